@@ -1,0 +1,48 @@
+"""Errors that teach: every message names the field, the bad value, what is allowed and the fix."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+__all__ = ["GutbrainError", "InputError", "ParameterError", "ScenarioError", "suggest"]
+
+DISCLAIMER = (
+    "gutbrain is a research and education tool. It is not a diagnostic device and "
+    "gives no medical advice."
+)
+
+
+class GutbrainError(ValueError):
+    """Base class for user-facing errors (a subclass of ValueError)."""
+
+
+class InputError(GutbrainError):
+    """Bad user input: a field, its value, what is allowed, and how to fix it."""
+
+    def __init__(self, field: str, value: object, allowed: str, fix: str | None = None):
+        self.field = field
+        self.value = value
+        self.allowed = allowed
+        self.fix = fix
+        msg = f"{field} = {value!r} is not allowed: expected {allowed}."
+        if fix:
+            msg += f" Fix: {fix}"
+        super().__init__(msg)
+
+
+class ParameterError(InputError):
+    """A parameter table or override is invalid."""
+
+
+class ScenarioError(InputError):
+    """A scenario definition is invalid."""
+
+
+def suggest(name: str, choices: Iterable[str]) -> str:
+    """Return a 'did you mean' hint for ``name`` among ``choices`` (empty if none is close)."""
+    choices = list(choices)
+    close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
+    if close:
+        return "did you mean " + " or ".join(repr(c) for c in close) + "?"
+    return "choose one of " + ", ".join(sorted(choices)[:40]) + ("" if len(choices) <= 40 else ", ...")

@@ -1,0 +1,131 @@
+"""Equations as data: states, inputs, algebraic quantities and rates as SymPy expressions.
+
+Each physiology module (``microbiome.py``, ``barrier.py`` ...) declares
+
+* ``STATES``: :class:`State` entries (name, unit, initial value, description);
+* ``QUANTITIES``: :class:`Quantity` entries, named algebraic expressions of states,
+  parameters and inputs (read-outs in clinical units are quantities with ``observable=True``);
+* ``rates(ns)``: a dict ``state name -> d(state)/dt`` (per hour) built from the namespace.
+
+The namespace resolves a name to the SymPy symbol of a state, parameter or input, or to the
+expression of a quantity (resolved lazily, so modules may use each other's quantities).
+This is the single source from which the numerical right-hand sides, the Jacobian, the SBML
+document and the documentation's equations are all generated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sympy as sp
+
+__all__ = ["State", "Quantity", "Input", "Namespace", "hill", "hill_down", "pos", "smooth_pos", "saturate", "T"]
+
+T = sp.Symbol("t", real=True)  # model time in hours
+
+
+@dataclass(frozen=True)
+class State:
+    name: str
+    unit: str
+    initial: float
+    description: str
+    module: str = ""
+    scale: float | None = None  # typical magnitude; absolute tolerance is atol * scale
+
+    @property
+    def typical(self) -> float:
+        return self.scale if self.scale is not None else max(abs(self.initial), 1.0)
+
+
+@dataclass(frozen=True)
+class Quantity:
+    name: str
+    unit: str
+    description: str
+    expr: Callable[[Namespace], sp.Expr]
+    observable: bool = False
+    module: str = ""
+
+
+@dataclass(frozen=True)
+class Input:
+    name: str
+    unit: str
+    default: float
+    lower: float
+    upper: float
+    description: str
+
+
+class Namespace:
+    """Name lookup for module equations (states, parameters, inputs, then quantities)."""
+
+    def __init__(self, symbols: dict[str, sp.Symbol], quantities: dict[str, Quantity]):
+        self._symbols = symbols
+        self._quantities = quantities
+        self._cache: dict[str, sp.Expr] = {}
+        self._resolving: list[str] = []
+
+    def __getattr__(self, name: str) -> sp.Expr:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name in self._symbols:
+            return self._symbols[name]
+        if name in self._cache:
+            return self._cache[name]
+        if name in self._quantities:
+            if name in self._resolving:
+                raise RuntimeError("circular quantity definition: " + " -> ".join(self._resolving + [name]))
+            self._resolving.append(name)
+            try:
+                expr = sp.sympify(self._quantities[name].expr(self))
+            finally:
+                self._resolving.pop()
+            self._cache[name] = expr
+            return expr
+        raise AttributeError(f"the model has no state, parameter, input or quantity named {name!r}")
+
+    @property
+    def t(self) -> sp.Symbol:
+        return T
+
+
+def pos(x: sp.Expr) -> sp.Expr:
+    """max(x, 0): keeps Hill functions real if a solver undershoots zero slightly."""
+    return sp.Max(x, 0)
+
+
+TINY = 1e-12
+
+
+def smooth_pos(x: sp.Expr, eps: float) -> sp.Expr:
+    """Smooth max(x, 0): (x + sqrt(x^2 + eps^2)) / 2, within eps/2 of max(x, 0) and differentiable.
+
+    Used where a published model switches on the sign of a signal (insulin secretion), so that
+    stiff solvers do not chatter at the switch.
+    """
+    return (x + sp.sqrt(x**2 + eps**2)) / 2
+
+
+def hill(x: sp.Expr, k: sp.Expr, n: sp.Expr | float) -> sp.Expr:
+    """Up-regulating Hill function x^n / (x^n + k^n), in [0, 1).
+
+    The argument is floored at 1e-12 (not 0) so that x^n and its derivative stay finite for
+    any exponent; the floor changes no value by more than 1e-12^n / k^n.
+    """
+    xp = sp.Max(x, TINY)
+    return xp**n / (xp**n + k**n)
+
+
+def hill_down(x: sp.Expr, k: sp.Expr, n: sp.Expr | float) -> sp.Expr:
+    """Down-regulating Hill function k^n / (x^n + k^n), in (0, 1] (argument floored as in :func:`hill`)."""
+    xp = sp.Max(x, TINY)
+    return k**n / (xp**n + k**n)
+
+
+def saturate(z: sp.Expr, top: sp.Expr | float) -> sp.Expr:
+    """Bounded signal equal to 1 at z = 0, rising to ``top`` as z -> +inf and to 0 as z -> -inf."""
+    # top / (1 + (top - 1) exp(-z)), written with tanh so that no exponential can overflow
+    return top * (1 + sp.tanh((z - sp.log(top - 1)) / 2)) / 2

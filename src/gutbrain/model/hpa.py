@@ -1,0 +1,71 @@
+"""HPA axis: CRH, ACTH, cortisol and glucocorticoid-receptor function.
+
+Feedback structure of Sriram, Rodriguez-Fernandez & Doyle (2012, doi:10.1371/journal.pcbi.1002379):
+CRH drives ACTH, ACTH drives cortisol, and cortisol acting through the glucocorticoid
+receptor (GR) inhibits CRH and ACTH release. As in Bangsgaard et al. (2017) and Windoloski
+et al. (2022) the suprachiasmatic (SCN) rhythm enters as an external drive: a smooth
+three-harmonic function of clock time anchored to the wake time, plus a cortisol-awakening
+pulse (Pruessner et al. 1997). Perceived stress, IL-6 and hypoglycaemic counter-regulation
+add to the CRH drive. GR function is slow and falls with sustained cortisol excess and
+inflammation (glucocorticoid resistance; Pariante & Lightman 2008, doi:10.1016/j.tins.2008.06.006).
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from .core import T, Quantity, State, hill
+
+NAME = "hpa"
+TITLE = "HPA axis"
+
+STATES = (
+    State("CRH", "dimensionless", 1.0, "hypothalamic CRH release (relative to its daily mean)"),
+    State("ACTH", "pg/mL", 20.0, "plasma ACTH"),
+    State("CORT", "ug/dL", 5.6, "plasma total cortisol"),
+    State("GR", "dimensionless", 1.0, "glucocorticoid-receptor function (1 = healthy)"),
+    State("CORTavg", "ug/dL", 5.6, "24-hour running mean of cortisol"),
+)
+
+OMEGA = 2 * sp.pi / 24
+
+
+def _phase(ns):
+    """Clock time shifted so that the reference waking time is 07:00."""
+    return T - (ns.wake_time - 7)
+
+
+def _circadian(ns):
+    ph = _phase(ns)
+    z = sum(ns.__getattr__(f"circ_a{k}") * sp.cos(k * OMEGA * ph) + ns.__getattr__(f"circ_b{k}") * sp.sin(k * OMEGA * ph)
+            for k in (1, 2, 3))
+    return sp.exp(z)
+
+
+def _awakening(ns):
+    ph = _phase(ns)
+    return ns.car_amplitude * sp.exp(ns.car_sharpness * (sp.cos(OMEGA * (ph - 7 - ns.car_delay)) - 1))
+
+
+QUANTITIES = (
+    Quantity("circadian_drive", "dimensionless", "SCN drive of CRH release", _circadian),
+    Quantity("awakening_drive", "dimensionless", "cortisol-awakening pulse of CRH drive", _awakening),
+    Quantity("stress_crh", "dimensionless", "stress-driven CRH drive (perceived stress x HPA reactivity)",
+             lambda ns: ns.hpa_reactivity * (ns.PS - ns.ps_baseline)),
+    Quantity("gr_feedback", "dimensionless", "cortisol-GR negative feedback factor",
+             lambda ns: 1 / (1 + ns.k_feedback * ns.GR * ns.CORT / ns.cort_ref)),
+    Quantity("cortisol_nmol", "nmol/L", "plasma cortisol", lambda ns: 27.59 * ns.CORT, observable=True),
+)
+
+
+def rates(ns):
+    drive = (ns.circadian_drive + ns.awakening_drive) * (
+        1 + ns.stress_crh + ns.s_il6_crh * hill(ns.IL6 - ns.w6, ns.K_il6_crh, 1) + ns.s_cr_crh * ns.CR)
+    return {
+        "CRH": ns.d_crh * (drive * ns.gr_feedback * (1 + ns.k_feedback) - ns.CRH),
+        "ACTH": ns.k_acth * ns.CRH * ns.gr_feedback * (1 + ns.k_feedback) - ns.d_acth * ns.ACTH,
+        "CORT": ns.k_cort * ns.ACTH - ns.d_cort * ns.CORT,
+        "CORTavg": (ns.CORT - ns.CORTavg) / 24,
+        "GR": ns.k_gr * (1 - ns.GR) - ns.k_gr_loss * ns.GR * (hill(ns.CORTavg / ns.cort_ref - 1, ns.K_gr_cort, 2)
+                                                               + ns.a_gr_inflam * ns.inflammation),
+    }

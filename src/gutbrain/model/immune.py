@@ -1,0 +1,69 @@
+"""Innate immune response: endotoxin, monocytes, TNF-alpha, IL-6, IL-8, IL-10 and CRP.
+
+Structure and nominal parameters from the human 2 ng/kg endotoxin-bolus model of
+Windoloski, Bangsgaard, Dobreva, Ottesen & Olufsen (2024, Exp Physiol), with two explicit
+couplings added: cortisol (through glucocorticoid-receptor function) and efferent vagal
+(cholinergic) tone suppress cytokine release (Borovikova et al. 2000, doi:10.1038/35013070).
+Endotoxin of gut origin enters with a bioactive fraction (most circulating LPS is bound to
+lipoproteins and neutralised). CRP is made by the liver in response to IL-6.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from .core import Quantity, State, hill, hill_down, pos
+
+NAME = "immune"
+TITLE = "Innate immune response"
+
+STATES = (
+    State("Eexo", "ng/kg", 0.0, "infused endotoxin per kg body weight"),
+    State("MR", "cell/uL", 30000.0, "resting monocytes (model units of Windoloski et al.)"),
+    State("MA", "cell/uL", 0.0, "activated monocytes", scale=100.0),
+    State("TNF", "pg/mL", 6.24, "plasma TNF-alpha"),
+    State("IL6", "pg/mL", 0.61, "plasma IL-6"),
+    State("IL8", "pg/mL", 2.96, "plasma IL-8"),
+    State("IL10", "pg/mL", 4.2, "plasma IL-10"),
+    State("CRP", "mg/L", 1.0, "plasma C-reactive protein"),
+)
+
+
+def _bioactive(ns):
+    return ns.Eexo + ns.f_lps_bioactive * ns.LPSp * ns.V_plasma / ns.body_weight / 1000
+
+
+def _suppression(ns):
+    return 1 / (1 + ns.s_cort_immune * ns.GR * ns.CORT / ns.cort_ref) / (1 + ns.s_vagal_immune * ns.VAG)
+
+
+def _activation(ns):
+    return (hill(ns.endotoxin_bioactive, ns.xME, ns.hME) * (ns.kM + ns.kMTNF * hill(ns.TNF, ns.xMTNF, ns.hMTNF))
+            * hill_down(ns.IL10, ns.xM10, ns.hM10) * ns.MR)
+
+
+QUANTITIES = (
+    Quantity("endotoxin_bioactive", "ng/kg", "bioactive endotoxin seen by monocytes", _bioactive),
+    Quantity("immune_brake", "dimensionless", "cortisol and vagal suppression of cytokine release (1 = none)", _suppression),
+    Quantity("monocyte_activation", "cell/uL/h", "monocyte activation rate", _activation),
+    Quantity("inflammation", "dimensionless", "systemic inflammation index: mean log fold-change of TNF and IL-6 over baseline",
+             lambda ns: (sp.log(pos(ns.TNF) + 1e-3) - sp.log(ns.w_TNF) + sp.log(pos(ns.IL6) + 1e-3) - sp.log(ns.w6)) / 2,
+             observable=True),
+)
+
+
+def rates(ns):
+    brake = ns.immune_brake * (1 + ns.s_cort_immune) * (1 + ns.s_vagal_immune)  # 1 at the reference state
+    return {
+        "Eexo": ns.lps_iv - ns.kE * ns.Eexo,
+        "MR": ns.kMR * ns.MR * (1 - ns.MR / ns.Mmax) - ns.monocyte_activation,
+        "MA": ns.monocyte_activation - ns.kMA * ns.MA,
+        "TNF": ns.kTNFM * brake * hill_down(ns.IL6, ns.xTNF6, ns.hTNF6) * hill_down(ns.IL10, ns.xTNF10, ns.hTNF10) * ns.MA
+               - ns.kTNF * (ns.TNF - ns.w_TNF),
+        "IL6": (ns.k6M + ns.k6TNF * hill(ns.TNF, ns.x6TNF, ns.h6TNF)) * brake * hill_down(ns.IL6, ns.x66, ns.h66)
+               * hill_down(ns.IL10, ns.x610, ns.h610) * ns.MA - ns.k6 * (ns.IL6 - ns.w6),
+        "IL8": ns.MA * (ns.k8M + ns.k8TNF * hill(ns.TNF, ns.x8TNF, ns.h8TNF)) * hill_down(ns.IL10, ns.x810, ns.h810)
+               - ns.k8 * (ns.IL8 - ns.w8),
+        "IL10": (ns.k10M + ns.k106 * hill(ns.IL6, ns.x106, ns.h106)) * ns.MA - ns.k10 * (ns.IL10 - ns.w10),
+        "CRP": ns.k_crp * ns.IL6 / (ns.IL6 + ns.K_crp_il6) - ns.d_crp * ns.CRP,
+    }

@@ -1,0 +1,96 @@
+"""Microbiome: functional groups and luminal short-chain fatty acids.
+
+Functional-group structure after microPop (Kettle et al. 2015, doi:10.1111/2041-210X.12323)
+and generalised Lotka-Volterra competition (Stein et al. 2013, doi:10.1371/journal.pcbi.1003388):
+fibre fermenters (butyrate producers), lactic-acid bacteria / bifidobacteria, LPS-rich
+pathobionts and a transient administered probiotic pool share one carrying capacity.
+A functional-richness index ``Div`` recolonises after antibiotic loss towards a ceiling
+``Dmax`` that antibiotics lower permanently (Palleja et al. 2018, doi:10.1038/s41564-018-0257-9).
+SCFA are produced in proportion to fermenter activity and absorbed by the colon.
+"""
+
+from __future__ import annotations
+
+from .core import Quantity, State, hill, saturate
+
+NAME = "microbiome"
+TITLE = "Microbiome and short-chain fatty acids"
+
+STATES = (
+    State("Bf", "dimensionless", 0.55, "fibre-fermenting butyrate producers (share of community capacity)"),
+    State("Bl", "dimensionless", 0.10, "lactic-acid bacteria and bifidobacteria"),
+    State("Bp", "dimensionless", 0.03, "LPS-rich pathobionts (Proteobacteria)"),
+    State("Bpro", "dimensionless", 0.0, "administered probiotic strains (transient)"),
+    State("Div", "dimensionless", 1.0, "functional richness relative to the healthy baseline"),
+    State("Dmax", "dimensionless", 1.0, "recoverable richness ceiling (lowered permanently by antibiotics)"),
+    State("Ac", "mmol/L", 60.0, "luminal acetate"),
+    State("Pr", "mmol/L", 25.0, "luminal propionate"),
+    State("Bu", "mmol/L", 15.0, "luminal butyrate"),
+)
+
+
+def _fibre_resource(ns):
+    return (ns.fibre + ns.w_prebiotic_fib * ns.prebiotic) / (ns.fibre + ns.w_prebiotic_fib * ns.prebiotic + ns.K_fibre)
+
+
+def _lab_resource(ns):
+    return 1 + ns.a_lab_prebiotic * ns.prebiotic / (ns.prebiotic + ns.K_prebiotic)
+
+
+def _pat_resource(ns):
+    return (1 + ns.a_pat_sugar * ns.sugar / (ns.sugar + ns.K_sugar) + ns.a_pat_processed * ns.processed
+            + ns.a_pat_inflam * hill(ns.mucosal_inflammation - 1, ns.K_pat_inflam, ns.n_pat_inflam)
+            + ns.a_pat_sns * (ns.SNS - 1))
+
+
+def _community(ns):
+    return ns.Bf + ns.Bl + ns.Bp + ns.c_pro * ns.Bpro
+
+
+def _logistic(ns, b, capacity):
+    """gLV-style growth: self-limitation plus niche overlap alpha_comp with the rest of the community."""
+    return (1 - (b + ns.alpha_comp * (ns.community - b)) / (capacity + 1e-6))
+
+
+QUANTITIES = (
+    Quantity("fibre_resource", "dimensionless", "fermentable substrate availability", _fibre_resource),
+    Quantity("lab_resource", "dimensionless", "growth boost of lactic-acid bacteria by prebiotics", _lab_resource),
+    Quantity("pat_resource", "dimensionless", "growth advantage of pathobionts (sugar, processed food, inflammation, catecholamines)", _pat_resource),
+    Quantity("community", "dimensionless", "total community (sum of groups)", _community),
+    Quantity("cap_fib", "dimensionless", "fibre-fermenter capacity (fibre supply x richness)",
+             lambda ns: ns.K_fib * ns.Div * ns.fibre_resource * (ns.fibre_ref + ns.K_fibre) / ns.fibre_ref),
+    Quantity("cap_lab", "dimensionless", "LAB capacity (prebiotics x richness)", lambda ns: ns.K_lab * ns.Div * ns.lab_resource),
+    Quantity("cap_pat", "dimensionless", "pathobiont capacity (sugar, processed food, inflammation, catecholamines)",
+             lambda ns: ns.K_pat * ns.pat_resource),
+    Quantity("butyrate_effect", "dimensionless", "butyrate signal relative to the healthy reference",
+             lambda ns: saturate(ns.Bu / ns.Bu_ref - 1, 2)),
+    Quantity("scfa_total", "mmol/L", "luminal acetate + propionate + butyrate", lambda ns: ns.Ac + ns.Pr + ns.Bu, observable=True),
+    Quantity("portal_acetate", "umol/L", "portal-vein acetate",
+             lambda ns: 1000 * ns.k_scfa_abs * ns.V_colon * ns.Ac * (1 - ns.f_colonocyte_ac) / ns.Q_portal + ns.acetate_endogenous, observable=True),
+    Quantity("portal_propionate", "umol/L", "portal-vein propionate",
+             lambda ns: 1000 * ns.k_scfa_abs * ns.V_colon * ns.Pr * (1 - ns.f_colonocyte_pr) / ns.Q_portal, observable=True),
+    Quantity("portal_butyrate", "umol/L", "portal-vein butyrate",
+             lambda ns: 1000 * ns.k_scfa_abs * ns.V_colon * ns.Bu * (1 - ns.f_colonocyte_bu) / ns.Q_portal, observable=True),
+    Quantity("beneficial", "dimensionless", "butyrate producers + lactic-acid bacteria", lambda ns: ns.Bf + ns.Bl, observable=True),
+    Quantity("dysbiosis_index", "dimensionless", "pathobionts relative to beneficial groups (log10)",
+             lambda ns: __import__("sympy").log((ns.Bp + 1e-4) / (ns.Bf + ns.Bl + 1e-4), 10), observable=True),
+)
+
+
+def rates(ns):
+    return {
+        "Bf": ns.r_fib * ns.Bf * _logistic(ns, ns.Bf, ns.cap_fib)
+              - (ns.kabx_fib * ns.antibiotic + ns.k_fib_inflam * (ns.mucosal_inflammation - 1)) * ns.Bf + ns.seed_fib * ns.Div,
+        "Bl": ns.r_lab * ns.Bl * _logistic(ns, ns.Bl, ns.cap_lab) - ns.kabx_lab * ns.antibiotic * ns.Bl
+              + ns.seed_lab * ns.Div + ns.k_fermented_seed * ns.fermented,
+        "Bp": ns.r_pat * ns.Bp * _logistic(ns, ns.Bp, ns.cap_pat)
+              - (ns.kabx_pat * ns.antibiotic + ns.k_pat_butyrate * (ns.butyrate_effect - 1) + ns.k_pat_probiotic * ns.Bpro) * ns.Bp
+              + ns.seed_pat,
+        "Bpro": ns.k_pro_colonise * ns.probiotic / (ns.probiotic + ns.K_probiotic_dose)
+                - (ns.k_pro_washout + ns.kabx_lab * ns.antibiotic) * ns.Bpro,
+        "Div": ns.k_recolonise * (ns.Dmax - ns.Div) - ns.kabx_div * ns.antibiotic * ns.Div,
+        "Dmax": -ns.k_extinct * ns.antibiotic * ns.Dmax,
+        "Ac": ns.y_ac * (ns.Bf * ns.fibre_resource + ns.w_lab_ac * ns.Bl * ns.lab_resource) - ns.k_scfa_abs * ns.Ac,
+        "Pr": ns.y_pr * ns.Bf * ns.fibre_resource - ns.k_scfa_abs * ns.Pr,
+        "Bu": ns.y_bu * ns.Bf * ns.fibre_resource - ns.k_scfa_abs * ns.Bu,
+    }

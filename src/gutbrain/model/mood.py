@@ -1,0 +1,79 @@
+"""Mood and symptoms: perceived stress, anxiety, depression, sickness behaviour, GI symptoms.
+
+The indices are latent and dimensionless (reference patient: anxiety 1, depression 1); their
+drivers are the mechanisms the literature links to mood: inflammation (Reichenberg et al.
+2001, doi:10.1001/archpsyc.58.5.445; Eisenberger et al. 2010, doi:10.1016/j.biopsych.2010.03.016),
+brain serotonin availability and quinolinic acid, GABA and vagal calming signals, sympathetic
+arousal and hypoglycaemic symptoms, perceived stress, and glucocorticoid resistance.
+Drivers enter a log-linear sum, so each coupling is an elasticity. Time constants (anxiety
+hours, depression weeks) are assumptions calibrated to intervention time courses.
+GAD-7 and PHQ-9 read-outs are monotone, bounded maps of the indices (see docs/mapping.md).
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from .core import Quantity, State, hill
+
+NAME = "mood"
+TITLE = "Mood and symptoms"
+
+STATES = (
+    State("PS", "dimensionless", 0.1, "perceived stress (0 = none)"),
+    State("ANX", "dimensionless", 1.0, "anxiety index (threat vigilance; 1 = reference)"),
+    State("DEP", "dimensionless", 1.0, "depression index (mood/anhedonia; 1 = reference)"),
+    State("FAT", "dimensionless", 0.0, "sickness behaviour / fatigue / brain fog (0 = none)"),
+)
+
+
+def _appraisal(ns):
+    return ns.appraisal * (1 - ns.therapy_effect * ns.therapy)
+
+
+def _ps_target(ns):
+    sleep_debt = sp.Max(7 - ns.sleep_hours, 0)
+    return (ns.ps_baseline + ns.stress_appraisal * (ns.stress + ns.ps_sleep * sleep_debt)
+            + ns.ps_anxiety * ns.anxiety_excess + ns.ps_gi * ns.gi_symptoms / 10)
+
+
+def _anx_drive(ns):
+    return sp.exp(ns.e_anx_inflam * ns.inflammation + ns.e_anx_sns * (ns.SNS - 1) + ns.e_anx_hypo * ns.hypo_symptoms
+                  - ns.e_anx_vagal * (ns.VAG - 1) - ns.e_anx_gaba * (ns.gaba_signal - 1)
+                  - ns.e_anx_5ht * (ns.serotonin_brain - 1) + ns.e_anx_stress * (ns.PS - ns.ps_baseline))
+
+
+def _dep_drive(ns):
+    return sp.exp(ns.e_dep_inflam * ns.inflammation + ns.e_dep_qa * (ns.QA - 1) - ns.e_dep_5ht * (ns.serotonin_brain - 1)
+                  + ns.e_dep_gr * (1 - ns.GR) + ns.e_dep_stress * (ns.PS - ns.ps_baseline)
+                  - ns.e_dep_vagal * (ns.VAG - 1))
+
+
+QUANTITIES = (
+    Quantity("anxiety_excess", "dimensionless", "bounded anxiety excess over reference, tanh(ANX - 1), that feeds back on stress and arousal",
+             lambda ns: sp.tanh(ns.ANX - ns.anx_ref)),
+    Quantity("stress_appraisal", "dimensionless", "how strongly stressors are appraised as threat (therapy lowers it)", _appraisal),
+    Quantity("perceived_stress_target", "dimensionless", "perceived stress set by stressors, sleep, anxiety and GI symptoms", _ps_target),
+    Quantity("anxiety_drive", "dimensionless", "anxiety set-point from its drivers", _anx_drive),
+    Quantity("depression_drive", "dimensionless", "depression set-point from its drivers", _dep_drive),
+    Quantity("gi_symptoms", "dimensionless", "GI-symptom index, 0-10 (bloating, discomfort)",
+             lambda ns: 10 * hill(ns.gi_load, 1, 1), observable=True),
+    Quantity("gi_load", "dimensionless", "visceral symptom load (mast cells, mucosal inflammation, pathobiont gas)",
+             lambda ns: ns.gi_basal * (1 + ns.gi_mc * ns.MC + ns.gi_inflam * (ns.mucosal_inflammation - 1) ** 2 + ns.gi_pat * ns.Bp / 0.03)),
+    Quantity("gad7", "score", "GAD-7 anxiety score (0-21)",
+             lambda ns: 21 * ns.ANX ** ns.n_score / (ns.ANX ** ns.n_score + ns.K_gad7 ** ns.n_score), observable=True),
+    Quantity("phq9", "score", "PHQ-9 depression score (0-27)",
+             lambda ns: 27 * (ns.DEP + ns.w_phq_fatigue * ns.FAT) ** ns.n_score
+             / ((ns.DEP + ns.w_phq_fatigue * ns.FAT) ** ns.n_score + ns.K_phq9 ** ns.n_score), observable=True),
+    Quantity("perceived_stress", "score", "perceived-stress score (PSS-10 scale, 0-40)",
+             lambda ns: 40 * ns.PS / (ns.PS + ns.K_pss), observable=True),
+)
+
+
+def rates(ns):
+    return {
+        "PS": (ns.perceived_stress_target - ns.PS) / ns.tau_ps,
+        "ANX": (ns.anxiety_drive - ns.ANX) / ns.tau_anx,
+        "DEP": (ns.depression_drive - ns.DEP) / ns.tau_dep,
+        "FAT": (ns.f_inflam * ns.inflammation + ns.f_hypo * ns.hypo_symptoms - ns.FAT) / ns.tau_fat,
+    }

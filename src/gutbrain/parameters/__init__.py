@@ -1,0 +1,180 @@
+"""Parameter tables: one TOML file per module, every number with unit, bounds, prior, source, grade.
+
+A parameter entry looks like::
+
+    [kE]
+    value = 1.01
+    unit = "1/h"
+    lower = 0.5
+    upper = 2.0
+    prior = "lognormal:0.2"   # or "uniform", "normal:<sd>", "fixed"
+    source = "Windoloski et al. 2024 Exp Physiol (bolus model, nominal value)"
+    grade = "H"               # H human data, M animal/in-vitro/review, L assumption
+    note = "endotoxin clearance rate"
+
+An entry may give ``model_unit``: the value and bounds are then converted with pint from
+``unit`` (as published) to ``model_unit`` (as the equations use them) when the table loads.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, replace
+from importlib import resources
+from pathlib import Path
+
+import pint
+
+from ..errors import ParameterError, suggest
+
+__all__ = ["Parameter", "load_table", "ureg", "GRADES", "PRIOR_KINDS", "builtin_tables"]
+
+ureg = pint.UnitRegistry()
+ureg.define("cell = [cell_count]")
+ureg.define("CFU = [colony_forming_unit]")
+ureg.define("serving = [food_serving]")
+ureg.define("AU = [] = arbitrary_unit")
+ureg.define("bpm = 1/minute")
+
+GRADES = {"H": "human data", "M": "animal, in-vitro or review value", "L": "assumption"}
+PRIOR_KINDS = ("lognormal", "normal", "uniform", "fixed")
+REQUIRED = ("value", "unit", "lower", "upper", "prior", "source", "grade")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One model parameter with its evidence."""
+
+    name: str
+    module: str
+    value: float
+    unit: str
+    lower: float
+    upper: float
+    prior: str
+    source: str
+    grade: str
+    note: str = ""
+    published_unit: str = ""
+
+    @property
+    def prior_kind(self) -> str:
+        return self.prior.split(":")[0]
+
+    @property
+    def prior_scale(self) -> float:
+        parts = self.prior.split(":")
+        return float(parts[1]) if len(parts) > 1 else 0.0
+
+    def check_value(self, value: float) -> float:
+        """Validate ``value`` against the bounds; return it as float."""
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            raise ParameterError(
+                f"parameter {self.name}", value, f"a number in [{self.lower}, {self.upper}] {self.unit}",
+                "pass a plain number in the parameter's unit",
+            ) from None
+        if not math.isfinite(v) or v < self.lower or v > self.upper:
+            raise ParameterError(
+                f"parameter {self.name}", value,
+                f"a finite number in [{self.lower}, {self.upper}] {self.unit} (its evidence bounds)",
+                f"choose a value inside the bounds; see `gutbrain params {self.module}` for the source",
+            )
+        return v
+
+    def with_value(self, value: float) -> Parameter:
+        return replace(self, value=self.check_value(value))
+
+
+def _parse_unit(name: str, field: str, unit: str, path: str):
+    try:
+        return ureg.Unit(unit)
+    except Exception as exc:  # pint raises several error types for bad units
+        raise ParameterError(
+            f"{path}: [{name}].{field}", unit, "a unit pint understands (e.g. 'pg/mL', '1/h', 'ug/dL', 'dimensionless')",
+            f"correct the unit spelling ({type(exc).__name__})",
+        ) from None
+
+
+def _entry(module: str, name: str, raw: dict, path: str) -> Parameter:
+    if not isinstance(raw, dict):
+        raise ParameterError(f"{path}: [{name}]", raw, "a TOML table with value, unit, lower, upper, prior, source, grade")
+    missing = [k for k in REQUIRED if k not in raw]
+    if missing:
+        raise ParameterError(
+            f"{path}: [{name}]", sorted(raw), f"all of the fields {', '.join(REQUIRED)}",
+            f"add the missing field(s) {', '.join(missing)}",
+        )
+    unknown = set(raw) - set(REQUIRED) - {"note", "model_unit"}
+    if unknown:
+        raise ParameterError(f"{path}: [{name}]", sorted(unknown), "only " + ", ".join(REQUIRED + ("note", "model_unit")),
+                             "remove or rename the unknown field(s)")
+    for k in ("value", "lower", "upper"):
+        v = raw[k]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise ParameterError(f"{path}: [{name}].{k}", v, "a finite number", "write a plain number")
+    value, lower, upper = float(raw["value"]), float(raw["lower"]), float(raw["upper"])
+    unit = str(raw["unit"])
+    _parse_unit(name, "unit", unit, path)
+    published = ""
+    if "model_unit" in raw:
+        mu = str(raw["model_unit"])
+        _parse_unit(name, "model_unit", mu, path)
+        try:
+            f = ureg.Quantity(1.0, unit).to(mu).magnitude
+        except pint.DimensionalityError:
+            raise ParameterError(f"{path}: [{name}].model_unit", mu, f"a unit with the dimensions of {unit!r}",
+                                 "use a compatible unit") from None
+        value, lower, upper = value * f, lower * f, upper * f
+        published, unit = unit, mu
+    if not lower <= value <= upper:
+        raise ParameterError(f"{path}: [{name}].value", value, f"a value inside [lower, upper] = [{lower}, {upper}]",
+                             "fix the value or the bounds")
+    prior = str(raw["prior"])
+    kind = prior.split(":")[0]
+    if kind not in PRIOR_KINDS:
+        raise ParameterError(f"{path}: [{name}].prior", prior, "one of " + ", ".join(PRIOR_KINDS), suggest(kind, PRIOR_KINDS))
+    if kind in ("lognormal", "normal"):
+        try:
+            scale = float(prior.split(":")[1])
+            assert scale > 0
+        except Exception:
+            raise ParameterError(f"{path}: [{name}].prior", prior, f"'{kind}:<positive sd>'", f"write e.g. '{kind}:0.2'") from None
+        if kind == "lognormal" and lower <= 0:
+            raise ParameterError(f"{path}: [{name}].lower", lower, "a positive lower bound for a lognormal prior",
+                                 "use a 'uniform' or 'normal' prior, or a positive bound")
+    grade = str(raw["grade"])
+    if grade not in GRADES:
+        raise ParameterError(f"{path}: [{name}].grade", grade, "one of H (human), M (animal/in vitro/review), L (assumption)")
+    source = str(raw["source"]).strip()
+    if not source:
+        raise ParameterError(f"{path}: [{name}].source", source, "a citation (DOI) or 'assumption: why'")
+    return Parameter(name=name, module=module, value=value, unit=unit, lower=lower, upper=upper, prior=prior,
+                     source=source, grade=grade, note=str(raw.get("note", "")), published_unit=published)
+
+
+def load_table(path: str | Path, module: str | None = None) -> dict[str, Parameter]:
+    """Load one module's parameter table from a TOML file, checking every field and unit."""
+    path = Path(path)
+    module = module or path.stem
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ParameterError(f"parameter file {path.name}", "malformed TOML", "valid TOML", f"fix the syntax: {exc}") from None
+    return {name: _entry(module, name, entry, path.name) for name, entry in raw.items()}
+
+
+def builtin_tables() -> dict[str, Parameter]:
+    """All parameters of the built-in tables, keyed by name (names are unique across modules)."""
+    out: dict[str, Parameter] = {}
+    for res in sorted(resources.files(__package__).iterdir(), key=lambda r: r.name):
+        if res.name.endswith(".toml"):
+            with resources.as_file(res) as p:
+                for name, par in load_table(p).items():
+                    if name in out:
+                        raise ParameterError(f"parameter {name}", p.name, "a name unique across modules",
+                                             f"rename one of the two (also in {out[name].module})")
+                    out[name] = par
+    return out
