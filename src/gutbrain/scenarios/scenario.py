@@ -249,7 +249,7 @@ class Scenario:
 
     def baseline(self) -> Scenario:
         """The same person with no episodes (diet, meals and sleep only): used for warm-up."""
-        return replace(self, name=f"{self.name}:baseline", episodes=())
+        return replace(self, name="baseline", description="", episodes=(), tags=(), days=1.0)
 
     # -- compilation -------------------------------------------------------------------------
     def schedule(self, days: float | None = None) -> Schedule:

@@ -22,11 +22,20 @@ class SolverFailure(RuntimeError):
     pass
 
 
+def rhs_and_jacobian(structure: Structure):
+    """Compiled (numba) functions when available, else the generated pure-Python ones."""
+    from . import numba_codegen
+
+    if numba_codegen.available():
+        return numba_codegen.compiled(structure)
+    fns = numpy_functions(structure)
+    return fns.rhs, fns.jac
+
+
 def integrate(structure: Structure, y0: np.ndarray, p: np.ndarray, schedule: Schedule, ts: np.ndarray, *,
               rtol: float, atol: float, method: str = "LSODA") -> np.ndarray:
     """Integrate from ``ts[0]`` and return the states at ``ts`` (shape ``(len(ts), n_states)``)."""
-    fns = numpy_functions(structure)
-    rhs, jac = fns.rhs, fns.jac
+    rhs, jac = rhs_and_jacobian(structure)
     times, values = schedule.times, schedule.values
 
     def u_at(t):

@@ -1,0 +1,1 @@
+"""Calibration: losses against the shipped data, module-by-module fits, and the report."""

@@ -1,0 +1,169 @@
+"""Command-line interface (Typer + rich): a thin layer over the public API."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .errors import DISCLAIMER, GutbrainError, InputError, suggest
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="gutbrain: a mechanistic model of the microbiota-gut-brain axis. " + DISCLAIMER)
+console = Console()
+
+SUMMARY = (("gad7", "GAD-7", "score"), ("phq9", "PHQ-9", "score"), ("CORT", "cortisol", "ug/dL"), ("CRP", "CRP", "mg/L"),
+           ("lm_ratio", "L/M ratio", ""), ("plasma_endotoxin", "plasma endotoxin", "pg/mL"), ("portal_butyrate", "portal butyrate", "uM"),
+           ("glucose", "glucose", "mmol/L"), ("hrv_rmssd", "HRV (RMSSD)", "ms"))
+
+
+def _fail(exc: Exception) -> None:
+    console.print(f"[bold red]error:[/] {exc}")
+    raise typer.Exit(code=2)
+
+
+def _disclaimer() -> None:
+    console.print(f"[dim]{DISCLAIMER}[/]")
+
+
+def summary_table(ds) -> Table:
+    """Start, end, min and max of the main read-outs (daily means for start/end)."""
+    table = Table(title=f"{ds.attrs.get('scenario')}: {float(ds.time[-1]):g} days ({ds.attrs.get('backend')})")
+    for col in ("read-out", "unit", "start (day 0 mean)", "end (last-day mean)", "min", "peak"):
+        table.add_column(col, justify="right" if col not in ("read-out", "unit") else "left")
+    t = ds["time"].values
+    first, last = t <= t[0] + 1, t >= t[-1] - 1
+    for var, label, unit in SUMMARY:
+        v = ds[var].values
+        table.add_row(label, unit, f"{v[first].mean():.3g}", f"{v[last].mean():.3g}", f"{v.min():.3g}", f"{v.max():.3g}")
+    return table
+
+
+@app.command()
+def run(scenario: str = typer.Argument(..., help="built-in scenario name or a scenario .toml file"),
+        days: float = typer.Option(None, help="horizon in days (default: the scenario's)"),
+        backend: str = typer.Option("scipy", help="scipy or jax"),
+        out: Path = typer.Option(None, help="write results to .nc (netCDF) or .zarr"),
+        plot: Path = typer.Option(None, help="write a plot to .png or .html"),
+        output_every: float = typer.Option(1.0, help="output spacing in hours")):
+    """Simulate the reference patient under a scenario and print a summary table."""
+    from . import load_model
+    from .simulation import simulate
+
+    try:
+        if out is not None and out.suffix not in (".nc", ".zarr"):
+            raise InputError("--out", str(out), "a path ending in .nc or .zarr", "e.g. --out results.nc")
+        if plot is not None and plot.suffix not in (".png", ".html"):
+            raise InputError("--plot", str(plot), "a path ending in .png or .html", "e.g. --plot out.png")
+        with console.status(f"simulating {scenario} ..."):
+            ds = simulate(load_model(), scenario, days=days, backend=backend, output_every=output_every)
+    except GutbrainError as exc:
+        _fail(exc)
+    console.print(summary_table(ds))
+    console.print(f"wall time {ds.attrs['wall_time_s']:.1f} s, solver {ds.attrs['solver']}, rtol {ds.attrs['rtol']:g}")
+    if out is not None:
+        if out.suffix == ".nc":
+            ds.to_netcdf(out, engine="h5netcdf")
+        else:
+            ds.to_zarr(out, mode="w")
+        console.print(f"results written to {out}")
+    if plot is not None:
+        from .plotting import plot as make_plot
+
+        make_plot(ds, plot)
+        console.print(f"plot written to {plot}")
+    _disclaimer()
+
+
+@app.command()
+def scenarios():
+    """List the built-in scenarios."""
+    from .scenarios import builtin
+
+    table = Table(title="built-in scenarios")
+    table.add_column("name")
+    table.add_column("days", justify="right")
+    table.add_column("description")
+    for name, s in builtin().items():
+        table.add_row(name, f"{s.days:g}", s.description)
+    console.print(table)
+    _disclaimer()
+
+
+@app.command()
+def params(module: str = typer.Argument(None, help="module name (microbiome, barrier, immune, hpa, tryptophan, autonomic, glucose, mood)")):
+    """Show every parameter with unit, bounds, prior, grade and source."""
+    from . import load_model
+    from .model import MODULES
+
+    model = load_model()
+    modules = [m.NAME for m in MODULES]
+    if module is not None and module not in modules:
+        _fail(InputError("module", module, "a model module", suggest(module, modules)))
+    table = Table(title=f"parameters{' of ' + module if module else ''}", show_lines=False)
+    for col in ("module", "name", "value", "unit", "lower", "upper", "prior", "grade", "source"):
+        table.add_column(col, overflow="fold")
+    for p in model.parameters.values():
+        if module is None or p.module == module:
+            table.add_row(p.module, p.name, f"{p.value:.4g}", p.unit, f"{p.lower:.4g}", f"{p.upper:.4g}", p.prior, p.grade, p.source)
+    console.print(table)
+    console.print("grades: H human data, M animal/in-vitro/review, L assumption")
+    _disclaimer()
+
+
+@app.command()
+def explain(scenario: str = typer.Argument(..., help="scenario name or .toml file")):
+    """Say what a scenario does: its diet, meals and episodes."""
+    from .model.inputs import INPUTS
+    from .scenarios import get
+
+    try:
+        s = get(scenario)
+    except GutbrainError as exc:
+        _fail(exc)
+    units = {i.name: i.unit for i in INPUTS}
+    console.print(f"[bold]{s.name}[/] ({s.days:g} days): {s.description}")
+    if s.diet:
+        console.print("baseline diet: " + ", ".join(f"{k} = {v:g} {units[k]}" for k, v in s.diet.items()))
+    else:
+        console.print("baseline diet: reference mixed diet (" + ", ".join(f"{i.name} {i.default:g} {i.unit}" for i in INPUTS[:5]) + ")")
+    for m in s.meals:
+        console.print(f"meal daily at {m.time:05.2f} h: {m.carbs:g} g carbohydrate, GI {m.gi:g}, eaten over {m.minutes:g} min")
+    for e in s.episodes:
+        when = f"day {e.start_day:g}" + (f" {e.start_hour:g}:00" if e.start_hour else "")
+        window = f", daily {e.daily_window[0]:g}-{e.daily_window[1]:g} h" if e.daily_window else ""
+        console.print(f"{e.label or e.input}: {e.input} = {e.level:g} {units[e.input]} from {when} for {e.duration_h / 24:g} days{window}")
+    console.print("Before day 0 the patient is warmed up for 28 days on the baseline diet and meals, with no episodes.")
+    _disclaimer()
+
+
+def _register_optional() -> None:
+    import importlib
+
+    for mod in ("gutbrain.sbml", "gutbrain.calibration.cli", "gutbrain.claims.cli", "gutbrain.web.cli",
+                "gutbrain.cohort.cli", "gutbrain.analysis.cli"):
+        try:
+            module = importlib.import_module(mod)
+        except ImportError:
+            continue
+        if hasattr(module, "register"):
+            module.register(app)
+
+
+_register_optional()
+
+
+def main() -> None:
+    try:
+        app()
+    except GutbrainError as exc:  # errors raised outside a command's own handler
+        console.print(f"[bold red]error:[/] {exc}")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

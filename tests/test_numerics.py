@@ -1,0 +1,94 @@
+"""Numerical tests: closed-form components, convergence, backend agreement, invariants."""
+
+import numpy as np
+import pytest
+
+import gutbrain
+from gutbrain.scenarios import Episode, Scenario, endotoxin, get, names
+from gutbrain.scenarios.scenario import Meal
+
+SHORT = dict(days=2.0, output_every=1.0)
+LIMITS = {"gad7": (0, 21), "phq9": (0, 27), "gi_symptoms": (0, 10), "perceived_stress": (0, 40)}
+
+
+def closed_form_scenario():
+    # antibiotic at full strength from t=0 for 2 days: dDmax/dt = -k_extinct * Dmax exactly;
+    # endotoxin infused at 3 ng/kg/h for 1 h from t=0: dEexo/dt = R - kE * Eexo exactly.
+    return Scenario(name="closed-form", meals=(Meal(12.0, 60),), days=2,
+                    episodes=(Episode("antibiotic", 1.0, 0, 2), *endotoxin(3.0, day=0, hour=0.0, infusion_hours=1.0)))
+
+
+@pytest.mark.parametrize("backend,method", [("scipy", "LSODA"), ("scipy", "BDF"), ("scipy", "Radau"), ("jax", None)])
+def test_closed_form_components(model, backend, method):
+    ds = gutbrain.simulate(model, closed_form_scenario(), backend=backend, method=method, warmup_days=0, rtol=1e-8, atol=1e-10, **SHORT)
+    t = ds.time.values * 24
+    k = model.parameters["k_extinct"].value
+    np.testing.assert_allclose(ds.Dmax.values, np.exp(-k * t), rtol=1e-6)
+    kE, R = model.parameters["kE"].value, 3.0
+    exact = np.where(t <= 1, R / kE * (1 - np.exp(-kE * t)), R / kE * (1 - np.exp(-kE)) * np.exp(-kE * (t - 1)))
+    np.testing.assert_allclose(ds.Eexo.values, exact, rtol=1e-5, atol=1e-9)
+
+
+def test_convergence_as_tolerance_tightens(model):
+    s = get("healthy-baseline")
+    ref = gutbrain.simulate(model, s, rtol=1e-10, atol=1e-12, warmup_days=0, **SHORT)
+    errs = []
+    for rtol in (1e-4, 1e-6, 1e-8):
+        ds = gutbrain.simulate(model, s, rtol=rtol, atol=rtol * 1e-2, warmup_days=0, **SHORT)
+        errs.append(max(float(np.max(np.abs(ds[v].values - ref[v].values) / (np.abs(ref[v].values) + 1e-6))) for v in ("CORT", "Gp", "IL6", "ANX")))
+    assert errs[0] > errs[1] > errs[2]
+    assert errs[2] < 1e-5
+
+
+def _agree(a, b, variables, rtol=1e-3, atol=1e-6):
+    worst = {}
+    for v in variables:
+        x, y = a[v].values, b[v].values
+        scale = np.maximum(np.abs(x), atol)
+        worst[v] = float(np.max(np.abs(x - y) / scale))
+    return worst
+
+
+def _observables(model):
+    return list(model.state_names) + list(model.observable_names)
+
+
+@pytest.mark.parametrize("scenario", ["healthy-baseline", "endotoxin-bolus-2ngkg"])
+def test_scipy_and_jax_agree_short(model, scenario):
+    kw = dict(warmup_days=0, rtol=1e-8, atol=1e-10, **SHORT)
+    a = gutbrain.simulate(model, scenario, backend="scipy", **kw)
+    b = gutbrain.simulate(model, scenario, backend="jax", **kw)
+    worst = _agree(a, b, _observables(model))
+    bad = {k: v for k, v in worst.items() if v > 1e-3}
+    assert not bad, bad
+
+
+def _check_invariants(ds, model):
+    for s in model.states:
+        v = ds[s.name].values
+        assert np.all(np.isfinite(v)), s.name
+        if s.name not in ("Yins", "Xins"):  # signed by construction (insulin-action deviations)
+            assert v.min() >= -1e-6 * s.typical, (s.name, v.min())
+    for k, (lo, hi) in LIMITS.items():
+        assert ds[k].min() >= lo and ds[k].max() <= hi, k
+    assert float(ds.TJ.max()) <= 1.0
+
+
+@pytest.mark.parametrize("scenario", names())
+def test_positivity_and_bounds_short(model, scenario):
+    ds = gutbrain.simulate(model, scenario, days=3.0, warmup_days=2.0, output_every=2.0)
+    _check_invariants(ds, model)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scenario", names())
+def test_backends_agree_and_invariants_hold_over_180_days(model, scenario):
+    """Done-when: SciPy and JAX agree within 1e-3 relative (1e-6 x scale absolute) over 180 days."""
+    kw = dict(days=180.0, output_every=6.0, rtol=1e-8, atol=1e-10)
+    a = gutbrain.simulate(model, scenario, backend="scipy", **kw)
+    b = gutbrain.simulate(model, scenario, backend="jax", **kw)
+    _check_invariants(a, model)
+    _check_invariants(b, model)
+    worst = _agree(a, b, _observables(model))
+    bad = {k: v for k, v in worst.items() if v > 1e-3}
+    assert not bad, bad
