@@ -110,7 +110,7 @@ def sympy_to_ast(expr: sp.Expr, time_symbol: sp.Symbol | None = None):
     Raises :class:`SBMLExportError` for anything else.
     """
     libsbml = _libsbml()
-    T = getattr(libsbml, "AST_NAME_TIME")
+    T = libsbml.AST_NAME_TIME
 
     def conv(e):
         if isinstance(e, sp.Symbol):
@@ -386,7 +386,7 @@ def build_document(model: Model, scenario=None, *, level: int = 3, version: int 
                                                        "prior": par.prior, "grade": par.grade, "source": par.source,
                                                        "note": par.note}))
     # states (rate rules)
-    for s, sym, rate, v0 in zip(st.states, st.state_symbols, st.rhs, y0, strict=True):
+    for s, rate, v0 in zip(st.states, st.rhs, y0, strict=True):
         cav = unit_definition(s.unit).caveat
         add_param(s.name, v0, s.unit, False, name=s.description,
                   notes=_notes({"kind": "state (rate rule, per hour)", "module": s.module, "unit": s.unit, "description": s.description,
@@ -544,6 +544,13 @@ def _collect(libsbml, doc, report: CheckReport) -> None:
 # ------------------------------------------------------------------------------------------------
 # Verification in libroadrunner
 # ------------------------------------------------------------------------------------------------
+def _simulate_fn():
+    """``gutbrain.simulate`` (the package attribute, wherever the module that defines it lives)."""
+    import gutbrain
+
+    return gutbrain.simulate
+
+
 def _roadrunner():
     try:
         import roadrunner
@@ -601,7 +608,7 @@ def verify(model: Model, scenario="healthy-baseline", *, days: float = 2.0, rtol
     the settings used.
     """
     from .scenarios import get
-    from .simulate import simulate
+    simulate = _simulate_fn()
 
     scenario = get(scenario)
     if isinstance(days, bool) or not isinstance(days, (int, float)) or not (0 < days <= 3650):
@@ -645,7 +652,7 @@ def verify(model: Model, scenario="healthy-baseline", *, days: float = 2.0, rtol
 def warm_state(model: Model, scenario, warmup_days: float) -> np.ndarray:
     """The state after ``warmup_days`` under the scenario's baseline (no episodes), as :func:`gutbrain.simulate` starts day 0."""
     from .scenarios import get
-    from .simulate import simulate
+    simulate = _simulate_fn()
 
     if warmup_days <= 0:
         return model.y0
@@ -669,7 +676,7 @@ def register(app) -> None:
     @app.command("export-sbml")
     def export_sbml(scenario: str = typer.Argument(None, help="built-in scenario name or .toml file (default: none, "
                                                                "inputs constant at their defaults)"),
-                    out: Path = typer.Option(Path("model.xml"), "-o", "--out", help="SBML file to write"),
+                    out: Path = typer.Option("model.xml", "-o", "--out", help="SBML file to write"),  # noqa: B008
                     days: float = typer.Option(None, help="horizon of the exported input schedule in days (default: the scenario's)"),
                     warmup_days: float = typer.Option(0.0, help="start from the state after this many days of the scenario's "
                                                                 "baseline (0: the nominal initial state)")):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .core import T, Quantity, State, hill
+from .core import T, Quantity, State, hill, pos
 
 NAME = "hpa"
 TITLE = "HPA axis"
@@ -51,7 +51,7 @@ QUANTITIES = (
     Quantity("circadian_drive", "dimensionless", "SCN drive of CRH release", _circadian),
     Quantity("awakening_drive", "dimensionless", "cortisol-awakening pulse of CRH drive", _awakening),
     Quantity("stress_crh", "dimensionless", "stress-driven CRH drive (perceived stress x HPA reactivity)",
-             lambda ns: ns.hpa_reactivity * (ns.PS - ns.ps_baseline)),
+             lambda ns: ns.hpa_reactivity * pos(ns.PS - ns.ps_baseline)),
     Quantity("gr_feedback", "dimensionless", "cortisol-GR negative feedback factor",
              lambda ns: 1 / (1 + ns.k_feedback * ns.GR * ns.CORT / ns.cort_ref)),
     Quantity("cortisol_nmol", "nmol/L", "plasma cortisol", lambda ns: 27.59 * ns.CORT, observable=True),
