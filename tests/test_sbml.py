@@ -96,6 +96,16 @@ def test_initial_state_is_used(model):
         gsbml.to_sbml(model, initial_state=y[:-1])
 
 
+def test_subnormal_values_are_flushed(model):
+    """A warm state can hold subnormal numbers (e.g. -7.5e-320 for a decayed state); libroadrunner
+    cannot parse them, so they are written as 0."""
+    y = model.y0.copy()
+    y[0] = -7.482e-320
+    xml = gsbml.to_sbml(model, initial_state=y)
+    rr = roadrunner.RoadRunner(xml)
+    assert rr[model.state_names[0]] == 0.0
+
+
 # ---------------------------------------------------------------------------------------------
 # the SymPy -> MathML printer
 # ---------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from ..model.assemble import Model
 from .data import cortisol_24h
 
 HPA_STATES = ("CRH", "ACTH", "CORT")
-FITTED = ("circ_a1", "circ_b1", "circ_a2", "circ_b2", "circ_a3", "circ_b3", "car_amplitude", "car_delay", "k_cort")
+FITTED = ("circ_a1", "circ_b1", "circ_a2", "circ_b2", "circ_a3", "circ_b3", "car_amplitude", "car_delay", "car_sharpness", "k_cort")
 
 
 def hpa_subsystem(model: Model, reference_state: dict[str, float]):
@@ -48,11 +48,18 @@ def fit(model: Model, reference_state: dict[str, float]) -> tuple[dict[str, floa
     hi = np.array([model.parameters[k].upper for k in FITTED])
     x0 = np.clip(np.array([model.parameters[k].value for k in FITTED]), lo, hi)
 
+    wake = np.array([7.0, 7.5])
+
     def resid(theta):
         _, c = cortisol_day(f, theta)
-        return c - c_data
+        _, cw = cortisol_day(f, theta, clock=wake)
+        car = 100 * (cw[1] / cw[0] - 1)
+        # the 24-h curve, plus the awakening response (target T05: +60 %), 10 % off weighing like 1 ug/dL
+        return np.append(c - c_data, (car - 60.0) / 10.0)
 
     res = least_squares(resid, x0, bounds=(lo, hi), x_scale=np.maximum(np.abs(x0), 0.3), diff_step=1e-4, max_nfev=300)
     _, c = cortisol_day(f, res.x)
-    metrics = {"rmse": float(np.sqrt(np.mean((c - c_data) ** 2))), "r": float(np.corrcoef(c, c_data)[0, 1])}
+    _, cw = cortisol_day(f, res.x, clock=wake)
+    metrics = {"rmse": float(np.sqrt(np.mean((c - c_data) ** 2))), "r": float(np.corrcoef(c, c_data)[0, 1]),
+               "car_percent": float(100 * (cw[1] / cw[0] - 1))}
     return dict(zip(FITTED, map(float, res.x), strict=True)), metrics

@@ -4,8 +4,8 @@ Dalla Man, Rizza & Cobelli (2007, doi:10.1109/TBME.2007.893506) healthy-subject 
 (BioModels BIOMD0000000379): two glucose compartments, liver/plasma insulin, insulin action,
 delayed insulin signal on endogenous glucose production, pancreatic secretion with a
 proportional-derivative glucose sensor, and a three-compartment gut. Simplifications, each
-documented: gastric emptying uses a rate set by the meal's glycaemic index between the
-published kmin and kmax (instead of the meal-size-dependent nonlinearity), hepatic extraction
+documented: gastric emptying keeps the published meal-size-dependent nonlinearity and is
+scaled by the meal's glycaemic index relative to a reference mixed meal, hepatic extraction
 is held at its basal value, and renal excretion is omitted (healthy meals stay below its
 threshold). Counter-regulatory adrenaline/glucagon switch on below 3.8 mmol/L and autonomic
 symptoms below 3.2 mmol/L (Mitrakou et al. 1991, doi:10.1152/ajpendo.1991.260.1.E67).
@@ -61,6 +61,20 @@ def _kp1(ns):
     return egpb + ns.kp2 * gpb + ns.kp3 * ns.Ib + ns.kp4 * ns.Sb / ns.gamma_ins - ns.k_cr_egp * crb
 
 
+def _emptying(ns):
+    """kempt(Qsto) of Dalla Man et al. 2007: fast when the stomach is full or nearly empty, slow in between.
+
+    D is the current meal's carbohydrate (mg); the meal's glycaemic index scales both rates
+    relative to a reference mixed meal (GI ``gi_ref``).
+    """
+    d = 1000 * ns.meal_carbs + 1.0
+    qsto = ns.Qsto1 + ns.Qsto2
+    a = 5 / (2 * d * (1 - ns.b_empt))
+    c = 5 / (2 * d * ns.c_empt)
+    k = ns.kmin + (ns.kmax - ns.kmin) / 2 * (sp.tanh(a * (qsto - ns.b_empt * d)) - sp.tanh(c * (qsto - ns.c_empt * d)) + 2)
+    return k * (ns.meal_gi / ns.gi_ref) ** ns.gi_exponent
+
+
 def _egp(ns):
     return smooth_pos(ns.kp1 - ns.kp2 * ns.Gp - ns.kp3 * ns.Id - ns.kp4 * ns.Ipo + ns.k_cr_egp * ns.CR, 5.0)
 
@@ -76,8 +90,8 @@ QUANTITIES = (
     Quantity("Sb", "pmol/kg/h", "basal insulin secretion (steady state)", _sb),
     Quantity("kp1", "mg/kg/h", "extrapolated glucose production at zero glucose and insulin (steady state)", _kp1),
     Quantity("EGP", "mg/kg/h", "endogenous glucose production", _egp),
-    Quantity("gastric_emptying", "1/h", "gastric emptying rate for the current meal",
-             lambda ns: ns.kmin + (ns.kmax - ns.kmin) * (ns.meal_gi / 100) ** 2),
+    Quantity("gastric_emptying", "1/h", "gastric emptying rate (Dalla Man 2007 nonlinear form, scaled by glycaemic index)",
+             _emptying),
     Quantity("Ra", "mg/kg/h", "rate of glucose appearance from the gut", lambda ns: ns.f_abs * ns.kabs * ns.Qgut / ns.body_weight),
     Quantity("glucose_mgdl", "mg/dL", "plasma glucose", lambda ns: ns.Gp / ns.VG),
     Quantity("glucose", "mmol/L", "plasma glucose", lambda ns: ns.Gp / ns.VG / 18.016, observable=True),

@@ -4,8 +4,10 @@ Feedback structure of Sriram, Rodriguez-Fernandez & Doyle (2012, doi:10.1371/jou
 CRH drives ACTH, ACTH drives cortisol, and cortisol acting through the glucocorticoid
 receptor (GR) inhibits CRH and ACTH release. As in Bangsgaard et al. (2017) and Windoloski
 et al. (2022) the suprachiasmatic (SCN) rhythm enters as an external drive: a smooth
-three-harmonic function of clock time anchored to the wake time, plus a cortisol-awakening
-pulse (Pruessner et al. 1997). Perceived stress, IL-6 and hypoglycaemic counter-regulation
+three-harmonic function of clock time anchored to the wake time. The cortisol-awakening
+response (Pruessner et al. 1997) enters as a brief rise of adrenal sensitivity to ACTH after
+waking, the SCN-splanchnic route reviewed by Clow et al. 2010 (doi:10.1016/j.neubiorev.2009.12.011):
+the CRH-ACTH chain alone is too slow to raise cortisol by half within 30 minutes. Perceived stress, IL-6 and hypoglycaemic counter-regulation
 add to the CRH drive. GR function is slow and falls with sustained cortisol excess and
 inflammation (glucocorticoid resistance; Pariante & Lightman 2008, doi:10.1016/j.tins.2008.06.006).
 """
@@ -49,7 +51,7 @@ def _awakening(ns):
 
 QUANTITIES = (
     Quantity("circadian_drive", "dimensionless", "SCN drive of CRH release", _circadian),
-    Quantity("awakening_drive", "dimensionless", "cortisol-awakening pulse of CRH drive", _awakening),
+    Quantity("awakening_drive", "dimensionless", "cortisol-awakening pulse of adrenal ACTH sensitivity", _awakening),
     Quantity("stress_crh", "dimensionless", "stress-driven CRH drive (perceived stress x HPA reactivity)",
              lambda ns: ns.hpa_reactivity * pos(ns.PS - ns.ps_baseline)),
     Quantity("gr_feedback", "dimensionless", "cortisol-GR negative feedback factor",
@@ -59,12 +61,12 @@ QUANTITIES = (
 
 
 def rates(ns):
-    drive = (ns.circadian_drive + ns.awakening_drive) * (
+    drive = ns.circadian_drive * (
         1 + ns.stress_crh + ns.s_il6_crh * hill(ns.IL6 - ns.w6, ns.K_il6_crh, 1) + ns.s_cr_crh * ns.CR)
     return {
         "CRH": ns.d_crh * (drive * ns.gr_feedback * (1 + ns.k_feedback) - ns.CRH),
         "ACTH": ns.k_acth * ns.CRH * ns.gr_feedback * (1 + ns.k_feedback) - ns.d_acth * ns.ACTH,
-        "CORT": ns.k_cort * ns.ACTH - ns.d_cort * ns.CORT,
+        "CORT": ns.k_cort * ns.ACTH * (1 + ns.awakening_drive) - ns.d_cort * ns.CORT,
         "CORTavg": (ns.CORT - ns.CORTavg) / 24,
         "GR": ns.k_gr * (1 - ns.GR) - ns.k_gr_loss * ns.GR * (hill(ns.CORTavg / ns.cort_ref - 1, ns.K_gr_cort, 2)
                                                                + ns.a_gr_inflam * ns.inflammation),

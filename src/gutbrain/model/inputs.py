@@ -22,6 +22,7 @@ INPUTS: tuple[Input, ...] = (
     Input("therapy", "dimensionless", 0.0, 0.0, 1.0, "psychological therapy engagement (lowers stress appraisal)"),
     Input("carb_rate", "g/h", 0.0, 0.0, 2000.0, "carbohydrate ingestion rate while eating"),
     Input("meal_gi", "dimensionless", 55.0, 0.0, 100.0, "glycaemic index of the current meal"),
+    Input("meal_carbs", "g", 50.0, 0.0, 500.0, "carbohydrate of the current meal (sets gastric emptying)"),
     Input("lps_iv", "ng/kg/h", 0.0, 0.0, 3000.0, "intravenous endotoxin (LPS) infusion rate"),
     Input("wake_time", "h", 7.0, 3.0, 12.0, "clock time of waking"),
     Input("sleep_hours", "h", 8.0, 3.0, 12.0, "sleep duration before waking"),

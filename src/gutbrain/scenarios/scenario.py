@@ -23,7 +23,7 @@ from ..model.inputs import INPUT_NAMES, INPUTS
 __all__ = ["Meal", "Episode", "Scenario", "Schedule", "MEAL_CHANNELS", "BASELINE_CHANNELS"]
 
 _INPUT = {i.name: i for i in INPUTS}
-MEAL_CHANNELS = ("carb_rate", "meal_gi")
+MEAL_CHANNELS = ("carb_rate", "meal_gi", "meal_carbs")
 BASELINE_CHANNELS = tuple(n for n in INPUT_NAMES if n not in MEAL_CHANNELS)
 MAX_DAYS = 3650.0
 
@@ -266,7 +266,7 @@ class Scenario:
                     continue
                 changes.append((a, c, e.level, 1))
                 changes.append((min(b, horizon), c, base[c], 0))
-        ci, gi = idx["carb_rate"], idx["meal_gi"]
+        ci, gi, mi = idx["carb_rate"], idx["meal_gi"], idx["meal_carbs"]
         if self.meals:
             first_day = int(min(m.start_day for m in self.meals))
             for d in range(first_day, int(math.ceil(days))):
@@ -279,6 +279,7 @@ class Scenario:
                     t1 = min(t0 + m.minutes / 60.0, horizon)
                     changes.append((t0, ci, m.carbs / (m.minutes / 60.0), 1))
                     changes.append((t0, gi, m.gi, 1))
+                    changes.append((t0, mi, m.carbs, 1))
                     changes.append((t1, ci, 0.0, 0))
         changes.sort(key=lambda c: (c[0], c[3]))
         times = [0.0]

@@ -1,0 +1,238 @@
+"""The on-disk layout of a cohort run: one Zarr store, written chunk by chunk, resumable.
+
+Layout (open it with ``xarray.open_zarr(path)`` or :func:`open_cohort`)::
+
+    <output>   (patient, time)  float64   one per selected state/observable   reduce="none" | "daily"
+    <output>   (patient, stat)  float64   start, end, min, max, mean, ...     reduce="summary"
+    status     (patient,)       int8      0 pending, 1 ok, 2 failed (flag_values / flag_meanings attrs)
+    params     (patient, parameter) float64   every patient's full parameter vector (model order)
+    done       (chunk,)         int8      1 once that chunk's data are on disk (written after the data)
+
+The Zarr chunks of every per-patient array coincide with the cohort chunks, so each task
+writes whole Zarr chunks of its own region and no two tasks ever touch the same file.
+Provenance (gutbrain version, model name/structure digest/parameter hash, scenario name/hash,
+backend, solver, tolerances, sampling settings) is stored in the attributes; the subset that
+determines the numbers (the *fingerprint*) must match before a store is resumed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import time
+import uuid
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+
+__all__ = ["STATUS_CODES", "STATS", "FORMAT_VERSION", "open_cohort", "read_attrs", "read_done", "fingerprint_mismatch",
+           "create_store", "write_chunk", "check_store_path"]
+
+FORMAT_VERSION = 1
+STATUS_CODES = {"pending": 0, "ok": 1, "failed": 2}
+STATUS_NAMES = np.array(["pending", "ok", "failed"])
+#: per-patient summary statistics (reduce="summary"); day means are over the first / last 24 h
+STATS = ("start", "end", "min", "max", "mean", "first_day_mean", "last_day_mean")
+#: attributes that determine the numbers: a store is resumed only if all of them match
+FINGERPRINT_KEYS = ("cohort_format", "gutbrain_version", "model", "structure_digest", "parameter_hash", "scenario",
+                    "scenario_hash", "n", "seed", "method", "vary", "subtypes", "spread", "days", "warmup_days",
+                    "output_every", "backend", "solver", "rtol", "atol", "reduce", "outputs", "chunk")
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Silence zarr's notes about consolidated metadata not being part of the v3 spec."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*[Cc]onsolidated metadata.*")
+        yield
+
+
+def is_store(path: str | os.PathLike) -> bool:
+    return (Path(path) / "zarr.json").is_file() or (Path(path) / ".zgroup").is_file()
+
+
+def check_store_path(path: str | os.PathLike) -> Path:
+    """Refuse a path that cannot hold a store (a file, a non-empty foreign directory, an unwritable parent)."""
+    p = Path(path)
+    fix = "pass --out/store= a new path in a writable directory, e.g. --out run.zarr"
+    if p.exists():
+        if not p.is_dir():
+            raise InputError("store", str(p), "a directory path for a Zarr store (this is an existing file)", fix)
+        if not is_store(p) and any(p.iterdir()):
+            raise InputError("store", str(p), "a new path or an existing cohort store (this directory holds other files)", fix)
+        if not os.access(p, os.W_OK):
+            raise InputError("store", str(p), "a writable directory", fix)
+        return p
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError("store", str(p), f"a path in an existing directory ({parent} does not exist)", fix)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError("store", str(p), f"a path in a writable directory ({parent} is not writable)", fix)
+    return p
+
+
+def read_attrs(path: str | os.PathLike) -> dict:
+    """The store's root attributes (read without consolidated metadata, so always current)."""
+    import zarr
+
+    with _quiet():
+        g = zarr.open_group(str(path), mode="r", use_consolidated=False)
+        return dict(g.attrs)
+
+
+def read_done(path: str | os.PathLike, n_chunks: int) -> np.ndarray:
+    """Boolean per-chunk completion flags. A flag that cannot be read (torn write) counts as not done."""
+    import zarr
+
+    with _quiet():
+        arr = zarr.open_group(str(path), mode="r", use_consolidated=False)["done"]
+        try:
+            return np.asarray(arr[:]) == 1
+        except Exception:  # pragma: no cover - only after a crash inside a flag write
+            out = np.zeros(n_chunks, bool)
+            for k in range(n_chunks):
+                try:
+                    out[k] = arr[k] == 1
+                except Exception:
+                    out[k] = False
+            return out
+
+
+def _norm(v):
+    """Normalise attribute values for comparison (tuples vs lists, ints vs floats)."""
+    if isinstance(v, (list, tuple)):
+        return [_norm(x) for x in v]
+    if isinstance(v, (bool, str)) or v is None:
+        return v
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        return float(v)
+    return v
+
+
+def fingerprint_mismatch(stored: dict, wanted: dict) -> list[tuple[str, object, object]]:
+    """``[(key, in_store, requested)]`` for every fingerprint key that differs."""
+    out = []
+    for k in FINGERPRINT_KEYS:
+        if _norm(stored.get(k)) != _norm(wanted.get(k)):
+            out.append((k, stored.get(k), wanted.get(k)))
+    return out
+
+
+def refuse_mismatch(path, diffs) -> None:
+    what = "; ".join(f"{k}: store has {a!r}, this run asks for {b!r}" for k, a, b in diffs[:8])
+    raise InputError("store", str(path),
+                     "a store written by the same command (same gutbrain version, model, scenario, n, seed, "
+                     f"days, backend, tolerances, outputs and chunk) to resume; it differs in {what}",
+                     f"write to a new path (e.g. --out {Path(path).stem}-2.zarr) or delete the old store (rm -r {path})")
+
+
+def create_store(path: str | os.PathLike, *, attrs: dict, params: np.ndarray, param_names: list[str], outputs: list[str],
+                 units: dict[str, str], reduce: str, time_coord: np.ndarray | None, chunk: int) -> None:
+    """Create an empty store atomically (built in a temporary sibling directory, then renamed)."""
+    import dask.array as da
+    import xarray as xr
+
+    path = Path(path)
+    n = params.shape[0]
+    n_chunks = -(-n // chunk)
+    data, enc = {}, {}
+    if reduce == "summary":
+        dims, shape, coords = ("patient", "stat"), (n, len(STATS)), {"stat": list(range(len(STATS)))}
+    else:
+        dims, shape, coords = ("patient", "time"), (n, len(time_coord)), {"time": ("time", time_coord, {"units": "day"})}
+    for k in outputs:
+        data[k] = (dims, da.full(shape, np.nan, chunks=(chunk, shape[1])), {"units": units.get(k, "")})
+        enc[k] = {"chunks": (chunk, shape[1])}
+    data["status"] = (("patient",), da.zeros((n,), dtype="int8", chunks=chunk),
+                      {"flag_values": [0, 1, 2], "flag_meanings": "pending ok failed"})
+    enc["status"] = {"chunks": (chunk,)}
+    data["params"] = (("patient", "parameter"), params, {"long_name": "patient parameter vector (model order)"})
+    enc["params"] = {"chunks": (chunk, len(param_names))}
+    data["done"] = (("chunk",), da.zeros((n_chunks,), dtype="int8", chunks=1),
+                    {"long_name": "1 once the chunk's data are written", "chunk_size": chunk})
+    enc["done"] = {"chunks": (1,)}
+    coords["patient"] = ("patient", np.arange(n, dtype=np.int64))
+    coords["parameter"] = ("parameter", np.arange(len(param_names), dtype=np.int32))
+    ds = xr.Dataset(data, coords=coords)
+    a = dict(attrs)
+    a["parameter_names"] = list(param_names)
+    if reduce == "summary":
+        a["stat_names"] = list(STATS)
+    ds.attrs.update(a)
+    tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
+    try:
+        with _quiet():
+            ds.to_zarr(str(tmp), mode="w", compute=False, encoding=enc, consolidated=True)
+        try:
+            os.rename(tmp, path)  # atomic; fails if another process created `path` meanwhile
+        except OSError:
+            if not is_store(path):
+                if path.exists() and not any(path.iterdir()):
+                    path.rmdir()
+                    os.rename(tmp, path)
+                    return
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_chunk(path: str | os.PathLike, k: int, start: int, values: dict[str, np.ndarray], status: np.ndarray) -> None:
+    """Write chunk ``k`` (patients ``start:start+len(status)``) and then, only then, its ``done`` flag."""
+    import zarr
+
+    stop = start + len(status)
+    with _quiet():
+        g = zarr.open_group(str(path), mode="r+", use_consolidated=False)
+        for name, v in values.items():
+            g[name][start:stop] = v
+        g["status"][start:stop] = status.astype("int8")
+        g["done"][k] = 1
+
+
+def read_params(path: str | os.PathLike, start: int, stop: int) -> np.ndarray:
+    import zarr
+
+    with _quiet():
+        g = zarr.open_group(str(path), mode="r", use_consolidated=False)
+        return np.asarray(g["params"][start:stop])
+
+
+def open_cohort(path: str | os.PathLike, *, decode: bool = True):
+    """Open a cohort store as an :class:`xarray.Dataset` (lazily, dask-backed).
+
+    With ``decode=True`` the ``status`` codes become strings (``"pending"``, ``"ok"``, ``"failed"``),
+    the ``parameter`` coordinate holds the parameter names and ``stat`` (summary stores) the statistic names.
+    """
+    import xarray as xr
+
+    path = Path(path)
+    if not is_store(path):
+        raise InputError("store", str(path), "an existing cohort store written by `gutbrain cohort`",
+                         "check the path (e.g. run.zarr)")
+    with _quiet():
+        ds = xr.open_zarr(str(path))
+    attrs = read_attrs(path)
+    if attrs.get("cohort_format") is None:
+        raise InputError("store", str(path), "a cohort store (this Zarr store has no cohort metadata)",
+                         "pass a store written by `gutbrain cohort` / Cohort.run")
+    ds.attrs = attrs
+    if decode:
+        ds = ds.assign_coords(parameter=("parameter", list(attrs["parameter_names"])))
+        if "stat" in ds.dims:
+            ds = ds.assign_coords(stat=("stat", list(attrs["stat_names"])))
+        ds["status"] = ("patient", STATUS_NAMES[np.asarray(ds["status"].values, dtype=int)])
+    return ds
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def to_json(obj) -> str:
+    return json.dumps(obj, sort_keys=True, default=str)

@@ -1,0 +1,229 @@
+"""Work done away from the web server's event loop: simulations, cohort chunks and claims.
+
+Every function here is module-level and takes/returns plain picklable values, so it runs the
+same in a process pool (the default: the SciPy/numba path holds the GIL for most of a run) or
+in a single worker thread (``workers=0``, used by tests). User errors are returned as
+``{"error": ..., "fix": ...}`` dictionaries rather than raised, because gutbrain's error
+classes carry constructor arguments that do not survive pickling.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+__all__ = ["init_worker", "warm_up", "run_simulation", "run_cohort_chunk", "run_claims_chunk", "pathways",
+           "reference_means", "PATHWAYS", "REFERENCE_VARIABLES"]
+
+_LOCK = threading.Lock()
+_MODEL = None
+_REFERENCE: dict[str, float] | None = None
+
+#: Pathway terms of the anxiety and depression set-points (``src/gutbrain/model/mood.py``):
+#: drive = exp(sum of elasticity * signal). Each entry is (key, label, elasticity parameter,
+#: sign, signal as a function of the dataset and the parameter values).
+PATHWAYS: dict[str, dict] = {
+    "anxiety": {
+        "label": "Anxiety (GAD-7)", "state": "ANX", "score": "gad7",
+        "terms": (
+            ("inflammation", "Inflammation (cytokines)", "e_anx_inflam", 1, lambda d, p: d["inflammation"]),
+            ("sns", "Sympathetic arousal (SNS)", "e_anx_sns", 1, lambda d, p: d["SNS"] - 1),
+            ("hypoglycaemia", "Hypoglycaemic symptoms", "e_anx_hypo", 1, lambda d, p: d["hypo_symptoms"]),
+            ("vagal", "Vagal tone (calming)", "e_anx_vagal", -1, lambda d, p: d["VAG"] - 1),
+            ("gaba", "GABA signalling (calming)", "e_anx_gaba", -1, lambda d, p: d["gaba_signal"] - 1),
+            ("serotonin", "Brain serotonin", "e_anx_5ht", -1, lambda d, p: d["serotonin_brain"] - 1),
+            ("stress", "Perceived stress", "e_anx_stress", 1, lambda d, p: d["PS"] - p["ps_baseline"]),
+        ),
+    },
+    "depression": {
+        "label": "Depression (PHQ-9)", "state": "DEP", "score": "phq9",
+        "terms": (
+            ("inflammation", "Inflammation (cytokines)", "e_dep_inflam", 1, lambda d, p: d["inflammation"]),
+            ("quinolinic", "Quinolinic acid (kynurenine path)", "e_dep_qa", 1, lambda d, p: d["QA"] - 1),
+            ("serotonin", "Brain serotonin", "e_dep_5ht", -1, lambda d, p: d["serotonin_brain"] - 1),
+            ("glucocorticoid", "Glucocorticoid resistance", "e_dep_gr", 1, lambda d, p: 1 - d["GR"]),
+            ("stress", "Perceived stress", "e_dep_stress", 1, lambda d, p: d["PS"] - p["ps_baseline"]),
+            ("vagal", "Vagal tone (calming)", "e_dep_vagal", -1, lambda d, p: d["VAG"] - 1),
+        ),
+    },
+}
+
+#: variables the explorer's axis diagram reads (reference = healthy reference patient, daily mean)
+REFERENCE_VARIABLES = ("beneficial", "dysbiosis_index", "portal_butyrate", "lm_ratio", "TJ", "plasma_endotoxin",
+                       "inflammation", "CRP", "IL6", "CORT", "kyn_trp", "serotonin_brain", "gaba_signal", "VAG", "SNS",
+                       "glucose", "hypo_symptoms", "ANX", "DEP", "PS", "perceived_stress", "gad7", "phq9", "hrv_rmssd",
+                       "heart_rate", "QA", "GR", "gi_symptoms")
+
+
+def _model():
+    global _MODEL
+    if _MODEL is None:
+        with _LOCK:
+            if _MODEL is None:
+                import gutbrain
+
+                _MODEL = gutbrain.load_model()
+    return _MODEL
+
+
+def init_worker() -> None:
+    """Process-pool initializer: load the model once per worker process."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    _model()
+
+
+def warm_up() -> int:
+    """Run a one-day simulation so that the compiled right-hand side is loaded; returns the pid."""
+    import gutbrain
+
+    gutbrain.simulate(_model(), "healthy-baseline", days=1.0)
+    reference_means()
+    return os.getpid()
+
+
+def _error(exc: Exception) -> dict:
+    return {"error": str(exc), "fix": getattr(exc, "fix", None) or "check the request against the schema at /docs"}
+
+
+def pathways(ds, model, variables_needed: bool = True) -> dict:
+    """Each pathway term of the anxiety and depression drives over time (log-drive units).
+
+    ``drive = exp(sum(terms))``, so a term's change between two times is its contribution
+    to the change of log(drive); the index (ANX/DEP) relaxes towards the drive within hours
+    (anxiety) or weeks (depression).
+    """
+    values = {k: p.value for k, p in model.parameters.items()}
+    data = {}
+    out = {}
+    for key, spec in PATHWAYS.items():
+        terms = []
+        total = None
+        for tkey, label, param, sign, signal in spec["terms"]:
+            if param not in values:
+                continue
+            try:
+                sig = np.asarray(signal(_Lazy(ds, data), values), dtype=float)
+            except KeyError:
+                continue
+            term = sign * values[param] * sig
+            total = term if total is None else total + term
+            terms.append({"key": tkey, "label": label, "parameter": param, "elasticity": values[param],
+                          "sign": sign, "values": term})
+        out[key] = {"label": spec["label"], "state": spec["state"], "score": spec["score"], "terms": terms,
+                    "log_drive": total}
+    return out
+
+
+class _Lazy(Mapping):
+    """Dataset variables as float arrays, fetched once."""
+
+    def __init__(self, ds, cache):
+        self._ds, self._cache = ds, cache
+
+    def __getitem__(self, k):
+        if k not in self._cache:
+            if k not in self._ds:
+                raise KeyError(k)
+            self._cache[k] = np.asarray(self._ds[k].values, dtype=float)
+        return self._cache[k]
+
+    def __iter__(self):
+        return iter(self._ds.data_vars)
+
+    def __len__(self):
+        return len(self._ds.data_vars)
+
+
+def reference_means() -> dict[str, float]:
+    """Daily means of the healthy reference patient (second day of healthy-baseline)."""
+    global _REFERENCE
+    if _REFERENCE is None:
+        import gutbrain
+
+        ds = gutbrain.simulate(_model(), "healthy-baseline", days=2.0, output_every=0.5)
+        day2 = ds.sel(time=slice(1.0, 2.0))
+        _REFERENCE = {v: float(day2[v].mean()) for v in REFERENCE_VARIABLES if v in ds}
+    return dict(_REFERENCE)
+
+
+def run_simulation(scenario, overrides: Mapping[str, float], days: float, output_every: float,
+                   variables: Sequence[str], explain: bool) -> dict:
+    """Simulate one patient; return time, the chosen variables (arrays) and optionally the pathways."""
+    import gutbrain
+    from gutbrain.errors import GutbrainError
+
+    try:
+        model = _model().with_params(dict(overrides)) if overrides else _model()
+        ds = gutbrain.simulate(model, scenario, days=days, output_every=output_every)
+    except GutbrainError as exc:
+        return _error(exc)
+    out = {
+        "time": np.asarray(ds["time"].values, dtype=float),
+        "variables": {v: {"values": np.asarray(ds[v].values, dtype=float), "units": str(ds[v].attrs.get("units", "")),
+                          "long_name": str(ds[v].attrs.get("long_name", ""))} for v in variables},
+        "attrs": {k: ds.attrs[k] for k in ("scenario", "scenario_hash", "parameter_hash", "solver", "wall_time_s",
+                                           "gutbrain_version") if k in ds.attrs},
+        "pid": os.getpid(),
+    }
+    if explain:
+        out["why"] = pathways(ds, model)
+        out["reference"] = reference_means()
+    return out
+
+
+def run_cohort_chunk(scenario, patients: Sequence[Mapping[str, float]], days: float, output_every: float,
+                     variables: Sequence[str]) -> dict:
+    """Simulate a few patients (each a dict of parameter values) together; failed ones are NaN."""
+    import gutbrain
+    from gutbrain.errors import GutbrainError
+
+    try:
+        models = [_model().with_params(dict(p)) for p in patients]
+        ds = gutbrain.simulate(models, scenario, days=days, output_every=output_every, throw=False)
+    except GutbrainError as exc:
+        return _error(exc)
+    return {
+        "time": np.asarray(ds["time"].values, dtype=float),
+        "status": [str(s) for s in ds["status"].values],
+        "variables": {v: np.asarray(ds[v].values, dtype=float).reshape(len(models), -1) for v in variables},
+        "units": {v: str(ds[v].attrs.get("units", "")) for v in variables},
+    }
+
+
+def run_claims_chunk(ids: Sequence[str] | None, cohort: int) -> dict:
+    """Run some claims with :func:`gutbrain.claims.run_claims`; results as plain dicts."""
+    try:
+        from gutbrain import claims
+    except ImportError as exc:
+        return {"error": f"claims are not available: {exc}", "fix": "install a gutbrain version with gutbrain.claims"}
+    from gutbrain.errors import GutbrainError
+
+    try:
+        results = claims.run_claims(ids=list(ids) if ids is not None else None, cohort=cohort)
+    except GutbrainError as exc:
+        return _error(exc)
+    return {"results": [_plain(r.to_dict() if hasattr(r, "to_dict") else r) for r in results]}
+
+
+def _plain(x):
+    """Make numpy scalars/arrays and other odd values JSON-friendly (NaN/inf become None)."""
+    if isinstance(x, Mapping):
+        return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple, set)):
+        return [_plain(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return [_plain(v) for v in x.tolist()]
+    if isinstance(x, (np.bool_, bool)):
+        return bool(x)
+    if isinstance(x, (np.integer, int)):
+        return int(x)
+    if isinstance(x, (np.floating, float)):
+        f = float(x)
+        return f if math.isfinite(f) else None
+    if x is None or isinstance(x, str):
+        return x
+    return str(x)
