@@ -71,9 +71,37 @@ def _integrate(backend, models: Sequence[Model], y0s, schedule: Schedule, ts, rt
     for i, m in enumerate(models):
         try:
             ys[i] = integrate(structure, y0s[i], m.param_vector, schedule, ts, rtol=rtol, atol=atol, method=method or "LSODA")
-        except SolverFailure:
+        except (SolverFailure, ArithmeticError):
             status[i] = "failed"
     return ys, status
+
+
+def _simulate_chunk(args):
+    models, scenario, kwargs = args
+    return simulate(models, scenario, **kwargs)
+
+
+def _parallel(models, scenario, workers, kwargs) -> xr.Dataset:
+    """Split a cohort over ``workers`` processes (SciPy backend); results are identical to a serial run."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    k = min(workers, len(models))
+    bounds = np.linspace(0, len(models), k * 4 + 1).astype(int) if len(models) >= 4 * k else np.linspace(0, len(models), k + 1).astype(int)
+    chunks = [models[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+    import multiprocessing as mp
+
+    with ProcessPoolExecutor(max_workers=k, mp_context=mp.get_context("spawn")) as pool:
+        parts = list(pool.map(_simulate_chunk, [(c, scenario, kwargs) for c in chunks]))
+    per_patient = [v for v in parts[0].data_vars if "patient" in parts[0][v].dims]
+    ds = xr.concat([p[per_patient] for p in parts], dim="patient", join="override")
+    ds = ds.assign_coords(patient=np.arange(len(models)))
+    for v in parts[0].data_vars:
+        if v not in per_patient:
+            ds[v] = parts[0][v]
+    ds.attrs = dict(parts[0].attrs)
+    ds.attrs["parameter_hash"] = ",".join(m.param_hash for m in models[:50])
+    ds.attrs["workers"] = k
+    return ds
 
 
 def _warm_start(backend, models, scenario: Scenario, warmup_days, rtol, atol, method):
@@ -110,7 +138,7 @@ def observables(model: Model, t_h: np.ndarray, states: np.ndarray, schedule: Sch
 
 def simulate(model: Model | Sequence[Model], scenario: Scenario | str = "healthy-baseline", *, days: float | None = None,
              backend: str = "scipy", rtol: float = 1e-6, atol: float = 1e-8, output_every: float = 1.0,
-             warmup_days: float = 28.0, method: str | None = None, throw: bool = True) -> xr.Dataset:
+             warmup_days: float = 28.0, method: str | None = None, throw: bool = True, workers: int = 1) -> xr.Dataset:
     """Simulate one patient (a :class:`Model`) or several (a sequence of models) under a scenario.
 
     Parameters
@@ -132,6 +160,8 @@ def simulate(model: Model | Sequence[Model], scenario: Scenario | str = "healthy
         patient starts from its own periodic steady state. Day 0 of the output is the end of the warm-up.
     throw
         Raise :class:`SimulationError` if any patient fails; otherwise mark it in the ``status`` variable.
+    workers
+        For several patients on the SciPy backend: number of processes to spread them over.
 
     Returns
     -------
@@ -149,6 +179,12 @@ def simulate(model: Model | Sequence[Model], scenario: Scenario | str = "healthy
         raise InputError("model", type(model).__name__, "a Model or a non-empty sequence of Models", "use gutbrain.load_model()")
     if len({m.structure.digest for m in models}) != 1:
         raise InputError("model", "mixed structures", "models sharing one structure", "simulate each model version separately")
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 256:
+        raise InputError("workers", workers, "a whole number of processes in [1, 256]", "e.g. workers=2")
+    if many and workers > 1 and backend == "scipy" and len(models) > 1:
+        kwargs = dict(days=days, backend=backend, rtol=rtol, atol=atol, output_every=output_every, warmup_days=warmup_days,
+                      method=method, throw=throw)
+        return _parallel(models, scenario, workers, kwargs)
     started = _time.perf_counter()
     y0s = _warm_start(backend, models, scenario, warmup_days, rtol, atol, method)
     schedule = scenario.schedule(days)

@@ -141,7 +141,7 @@ def reference_values(model: Model) -> dict[str, tuple[float, str]]:
     return v
 
 
-def cohort_values(model: Model, n: int = 1000, seed: int = 0) -> dict[str, tuple[float, str]]:
+def cohort_values(model: Model, n: int = 1000, seed: int = 0, workers: int = 2) -> dict[str, tuple[float, str]]:
     """T18-T22 on a virtual cohort drawn from the priors (see the report for the definitions)."""
     from ..cohort import sample_patients
 
@@ -150,8 +150,8 @@ def cohort_values(model: Model, n: int = 1000, seed: int = 0) -> dict[str, tuple
     # virtual probiotic trial: half the cohort placebo, half probiotic, 8 weeks; scores at week 8
     rng = np.random.default_rng(seed)
     arm = rng.permutation(n) % 2 == 1
-    placebo = simulate([p for p, a in zip(patients, arm, strict=True) if not a], "healthy-baseline", days=70, output_every=24.0, throw=False)
-    treated = simulate([p for p, a in zip(patients, arm, strict=True) if a], "probiotic-8-weeks", days=70, output_every=24.0, throw=False)
+    placebo = simulate([p for p, a in zip(patients, arm, strict=True) if not a], "healthy-baseline", days=70, output_every=24.0, throw=False, workers=workers)
+    treated = simulate([p for p, a in zip(patients, arm, strict=True) if a], "probiotic-8-weeks", days=70, output_every=24.0, throw=False, workers=workers)
     ok_p, ok_t = placebo.status.values == "ok", treated.status.values == "ok"
     for tid, var in (("T18", "phq9"), ("T19", "gad7")):
         a = treated[var].sel(time=70).values[ok_t]
@@ -166,7 +166,7 @@ def cohort_values(model: Model, n: int = 1000, seed: int = 0) -> dict[str, tuple
         members = [p for p, li in zip(patients, life, strict=True) if li == k]
         if not members:
             continue
-        ds = simulate(members, scen, days=70, output_every=1.0, throw=False)
+        ds = simulate(members, scen, days=70, output_every=1.0, throw=False, workers=workers)
         ok = ds.status.values == "ok"
         last = ds.sel(time=slice(69.0, 70.0))
         hours = (last.time.values - 69.0) * 24
@@ -189,10 +189,10 @@ def cohort_values(model: Model, n: int = 1000, seed: int = 0) -> dict[str, tuple
     return v
 
 
-def evaluate(model: Model, *, cohort_n: int = 1000, seed: int = 0) -> list[TargetResult]:
+def evaluate(model: Model, *, cohort_n: int = 1000, seed: int = 0, workers: int = 2) -> list[TargetResult]:
     vals = reference_values(model)
     if cohort_n:
-        vals.update(cohort_values(model, cohort_n, seed))
+        vals.update(cohort_values(model, cohort_n, seed, workers))
     out = []
     for row in targets():
         tid = row["id"]

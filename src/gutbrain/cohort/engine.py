@@ -431,19 +431,27 @@ class _Executor:
         import multiprocessing as mp
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-        if "fork" in mp.get_all_start_methods() and sys.platform.startswith("linux"):
+        # fork (Linux): workers inherit the loaded machine code and need no ``__main__`` guard. The JAX
+        # backend is multithreaded, so it gets fresh (spawned) workers; a scipy-backend child never calls JAX.
+        if "fork" in mp.get_all_start_methods() and sys.platform.startswith("linux") and spec["backend"] != "jax":
             ctx = mp.get_context("fork")
             _warm_jit(_base_model(spec), spec["backend"])  # load once here; forked workers inherit it
             init_arg = None
         else:  # pragma: no cover - macOS/Windows
             ctx, init_arg = mp.get_context("spawn"), spec
         nw = min(self.workers, len(todo))
-        self._pool = ProcessPoolExecutor(max_workers=nw, mp_context=ctx, initializer=_warm_worker, initargs=(init_arg,))
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called", category=RuntimeWarning)
+            self._pool = ProcessPoolExecutor(max_workers=nw, mp_context=ctx, initializer=_warm_worker, initargs=(init_arg,))
         queue = list(reversed(todo))
         running = set()
         while queue or running:
             while queue and len(running) < 2 * nw:  # bounded number of queued tasks
-                running.add(self._pool.submit(run_chunk, spec, queue.pop()))
+                with warnings.catch_warnings():  # workers are forked lazily, at submit
+                    warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called", category=RuntimeWarning)
+                    running.add(self._pool.submit(run_chunk, spec, queue.pop()))
             finished, running = wait(running, return_when=FIRST_COMPLETED)
             for f in finished:
                 yield f.result()

@@ -149,7 +149,7 @@ def plot_bands(path, out_png: str | os.PathLike, outputs=None) -> Path:
     ncol = 3
     nrow = -(-len(outs) // ncol)
     fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 2.8 * nrow), squeeze=False)
-    for ax, o in zip(axes.flat, outs):
+    for ax, o in zip(axes.flat, outs, strict=False):
         t, b = percentile_bands(path, o)
         ax.fill_between(t, b[0], b[4], alpha=0.25, color="C0", lw=0, label="5-95 %")
         ax.fill_between(t, b[1], b[3], alpha=0.45, color="C0", lw=0, label="25-75 %")

@@ -87,6 +87,11 @@ class Model:
         if self._structure is None:
             object.__setattr__(self, "_structure", _structure(tuple(self.parameters)))
 
+    def __reduce__(self):
+        # the symbolic structure holds closures; a pickled model carries only its parameters and
+        # rebuilds (or reuses) the shared structure where it is unpickled
+        return (Model, (dict(self.parameters), self.name))
+
     # -- structure ---------------------------------------------------------------------------
     @property
     def structure(self) -> Structure:

@@ -160,7 +160,7 @@ def load_table(path: str | Path, module: str | None = None) -> dict[str, Paramet
     path = Path(path)
     module = module or path.stem
     try:
-        raw = tomllib.loads(path.read_text())
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ParameterError(f"parameter file {path.name}", "malformed TOML", "valid TOML", f"fix the syntax: {exc}") from None
     return {name: _entry(module, name, entry, path.name) for name, entry in raw.items()}

@@ -109,7 +109,7 @@ def load(path: str | Path) -> Scenario:
     if not path.exists():
         raise ScenarioError("scenario file", str(path), "an existing TOML file", "check the path")
     try:
-        d = tomllib.loads(path.read_text())
+        d = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"scenario file {path.name}", "malformed TOML", "valid TOML", f"fix the syntax: {exc}") from None
     d.setdefault("name", path.stem)
@@ -124,7 +124,7 @@ def _raw() -> dict[str, dict]:
     if not _RAW:
         for res in resources.files(__package__).joinpath("builtin").iterdir():
             if res.name.endswith(".toml"):
-                d = tomllib.loads(res.read_text())
+                d = tomllib.loads(res.read_text(encoding="utf-8"))
                 d.setdefault("name", res.name[:-5])
                 _RAW[d["name"]] = d
     return _RAW

@@ -212,7 +212,8 @@ class Service:
         if self._job_runner is not None:
             self._job_runner.shutdown(wait=False, cancel_futures=True)
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            # wait: running simulations finish (seconds) and worker processes exit rather than linger
+            self._pool.shutdown(wait=True, cancel_futures=True)
         self._pool = self._job_runner = None
 
     async def run(self, fn, *args):
@@ -815,10 +816,10 @@ def create_app(*, limits: Limits | None = None, workers: int | None = None) -> F
         job = svc.get_job(job_id)
         if job.status in ("queued", "running"):
             raise ApiError(409, f"job {job_id} is {job.status} ({job.done}/{job.total or '?'})",
-                           f"poll GET /api/jobs/{job_id} until its status is 'done'", status=job.status)
+                           f"poll GET /api/jobs/{job_id} until its status is 'done'", job_status=job.status)
         if job.status != "done":
             raise ApiError(409, f"job {job_id} {job.status}: {job.message}",
-                           (job.error or {}).get("fix", "start a new job"), status=job.status)
+                           (job.error or {}).get("fix", "start a new job"), job_status=job.status)
         if job.kind == "claims":
             if format == "csv":
                 claims = job.result["claims"]

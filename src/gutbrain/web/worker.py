@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+import time
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -71,8 +72,21 @@ def _model():
 
 
 def init_worker() -> None:
-    """Process-pool initializer: load the model once per worker process."""
+    """Process-pool initializer: load the model once per worker process.
+
+    A daemon thread ends the worker if the server process dies without shutting the pool down
+    (e.g. SIGKILL), so that no worker outlives its server.
+    """
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    parent = os.getppid()
+
+    def watch():
+        while True:
+            time.sleep(2.0)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="gutbrain-parent-watch", daemon=True).start()
     _model()
 
 

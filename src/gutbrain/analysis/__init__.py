@@ -1,0 +1,1 @@
+"""Analysis tools (sensitivity, bistability, digital twin)."""

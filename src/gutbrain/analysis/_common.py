@@ -1,0 +1,71 @@
+"""Shared helpers for the analysis tools: simulation from a given state, disclaimers, plot output."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DISCLAIMER, InputError
+from ..model.assemble import Model
+from ..scenarios import STANDARD_MEALS, Scenario
+from ..scenarios.scenario import Schedule
+from ..simulation import observables
+
+__all__ = ["DISCLAIMER", "integrate_from", "constant_scenario", "check_plot_path", "save_figure", "save_plotly"]
+
+
+def constant_scenario(levels: Mapping[str, float] | None = None, days: float = 365.0, name: str = "constant") -> Scenario:
+    """A scenario with constant input levels (diet/stress/sleep channels) and the standard three meals."""
+    return Scenario(name=name, diet=dict(levels or {}), meals=STANDARD_MEALS, days=days)
+
+
+def integrate_from(model: Model, y0: np.ndarray, scenario: Scenario, days: float, *, every_h: float = 24.0,
+                   rtol: float = 1e-6, atol: float = 1e-8, obs: bool = True) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Integrate ``model`` from state ``y0`` under ``scenario`` for ``days``.
+
+    Returns ``(t_days, states (time, n_states), observables dict)``; unlike :func:`gutbrain.simulate` there
+    is no warm-up, so branches of a steady-state sweep can start from any state.
+    """
+    from ..solvers.scipy_backend import integrate
+
+    sched: Schedule = scenario.schedule(days)
+    ts = np.linspace(0.0, 24.0 * days, int(round(24.0 * days / every_h)) + 1)
+    ys = integrate(model.structure, np.asarray(y0, float), model.param_vector, sched, ts, rtol=rtol,
+                   atol=atol * model.state_scales, method="LSODA")
+    o = observables(model, ts, ys, sched) if obs else {}
+    return ts / 24.0, ys, o
+
+
+def check_plot_path(path: Path | str, option: str = "--out") -> Path:
+    p = Path(path)
+    if p.suffix not in ("", ".png", ".html"):
+        raise InputError(option, str(path), "a path stem or a path ending in .png or .html",
+                         "both a PNG and an HTML file are written, e.g. --out results/sobol")
+    return p.with_suffix("")
+
+
+def save_figure(fig, stem: Path) -> Path:
+    """Save a matplotlib figure as ``stem.png`` with the disclaimer in the footer."""
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    fig.text(0.01, 0.005, DISCLAIMER, fontsize=6.5, color="0.35", ha="left", va="bottom")
+    out = stem.with_suffix(".png")
+    fig.savefig(out, dpi=120)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return out
+
+
+def save_plotly(fig, stem: Path) -> Path:
+    """Save a plotly figure as ``stem.html`` (plotly.js from the CDN) with the disclaimer as an annotation."""
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    fig.add_annotation(text=DISCLAIMER, xref="paper", yref="paper", x=0, y=-0.22, showarrow=False,
+                       font=dict(size=10, color="#666"), xanchor="left")
+    fig.update_layout(margin=dict(b=110))
+    out = stem.with_suffix(".html")
+    fig.write_html(out, include_plotlyjs="cdn")
+    return out
