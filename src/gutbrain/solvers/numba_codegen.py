@@ -80,16 +80,19 @@ def source(s: Structure) -> str:
     body += header("jac", f"({n}, {n})")
     body += [f"    {sym} = {pr.doprint(e)}" for sym, e in needed(used_jac)]
     body += [f"    out[{i}, {j}] = {pr.doprint(e)}" for (i, j), e in zip(nz, reduced[n:], strict=True)]
-    body += ["    return out", ""]
+    body += ["    return out", "", ""]
+    # argument order of scipy.integrate.odeint (y, t, *args): no Python wrapper between LSODA and the compiled code
+    body += ["@njit(cache=True)", "def rhs_odeint(y, t, p, u):", "    return rhs(t, y, p, u)", "", ""]
+    body += ["@njit(cache=True)", "def jac_odeint(y, t, p, u):", "    return jac(t, y, p, u)", ""]
     del order
     return "\n".join(lines + body)
 
 
 def compiled(s: Structure):
-    """Return numba-compiled ``(rhs, jac)`` for the structure (compiled once, cached on disk)."""
+    """Return numba-compiled ``(rhs, jac, rhs_odeint, jac_odeint)`` (compiled once, cached on disk)."""
     if s.digest in _LOADED:
         return _LOADED[s.digest]
-    path = cache_dir() / f"gutbrain_rhs_{s.digest}.py"
+    path = cache_dir() / f"gutbrain_rhs2_{s.digest}.py"
     if not path.exists():
         tmp = path.with_suffix(".tmp")
         tmp.write_text(source(s))
@@ -99,5 +102,5 @@ def compiled(s: Structure):
     if str(path.parent) not in sys.path:
         sys.path.append(str(path.parent))
     module = importlib.import_module(path.stem)  # importable by name, so numba can reload its on-disk cache
-    _LOADED[s.digest] = (module.rhs, module.jac)
+    _LOADED[s.digest] = (module.rhs, module.jac, module.rhs_odeint, module.jac_odeint)
     return _LOADED[s.digest]

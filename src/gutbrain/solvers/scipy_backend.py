@@ -23,19 +23,19 @@ class SolverFailure(RuntimeError):
 
 
 def rhs_and_jacobian(structure: Structure):
-    """Compiled (numba) functions when available, else the generated pure-Python ones."""
+    """``(rhs, jac, rhs_odeint, jac_odeint)``: compiled (numba) when available, else generated pure Python."""
     from . import numba_codegen
 
     if numba_codegen.available():
         return numba_codegen.compiled(structure)
     fns = numpy_functions(structure)
-    return fns.rhs, fns.jac
+    return fns.rhs, fns.jac, (lambda y, t, p, u: fns.rhs(t, y, p, u)), (lambda y, t, p, u: fns.jac(t, y, p, u))
 
 
 def integrate(structure: Structure, y0: np.ndarray, p: np.ndarray, schedule: Schedule, ts: np.ndarray, *,
               rtol: float, atol: float, method: str = "LSODA") -> np.ndarray:
     """Integrate from ``ts[0]`` and return the states at ``ts`` (shape ``(len(ts), n_states)``)."""
-    rhs, jac = rhs_and_jacobian(structure)
+    rhs, jac, rhs_o, jac_o = rhs_and_jacobian(structure)
     times, values = schedule.times, schedule.values
 
     def u_at(t):
@@ -54,8 +54,8 @@ def integrate(structure: Structure, y0: np.ndarray, p: np.ndarray, schedule: Sch
         sel = (ts > a) & (ts <= b)
         t_eval = np.union1d(ts[sel], [b])
         if method == "LSODA":
-            seg, info = odeint(lambda yy, t, u=u: rhs(t, yy, p, u), y, np.concatenate([[a], t_eval]),
-                               Dfun=lambda yy, t, u=u: jac(t, yy, p, u), rtol=rtol, atol=atol, mxstep=100000, full_output=True)
+            seg, info = odeint(rhs_o, y, np.concatenate([[a], t_eval]), args=(p, u), Dfun=jac_o, rtol=rtol, atol=atol,
+                               mxstep=100000, full_output=True)
             if info["message"] != "Integration successful." or not np.all(np.isfinite(seg)):
                 raise SolverFailure(f"LSODA failed on ({a:g}, {b:g}) h: {info['message']}")
             seg = seg[1:].T

@@ -363,7 +363,13 @@ def _claims_module():
 
 
 def _claim_catalogue(claims) -> list[dict]:
-    """Best effort: the claims' ids (and titles) from whatever registry the claims module exposes."""
+    """Best effort: the claims' ids (and texts) from whatever registry the claims module exposes."""
+    try:  # the registry fills when the definitions are imported
+        import importlib
+
+        importlib.import_module(claims.__name__ + ".definitions")
+    except ImportError:
+        pass
     for attr in ("CLAIMS", "REGISTRY", "claims"):
         reg = getattr(claims, attr, None)
         if isinstance(reg, dict):
@@ -382,7 +388,7 @@ def _claim_catalogue(claims) -> list[dict]:
 
 def _describe(c) -> dict:
     out = {}
-    for k in ("title", "statement", "description", "text"):
+    for k in ("title", "statement", "description", "text", "criterion"):
         v = c.get(k) if isinstance(c, dict) else getattr(c, k, None)
         if isinstance(v, str):
             out[k] = v
@@ -733,18 +739,32 @@ def create_app(*, limits: Limits | None = None, workers: int | None = None) -> F
             raise ApiError(422, f"cohort = {cohort} exceeds {limits.max_cohort}", f"use cohort <= {limits.max_cohort}")
 
         def target(job: Job):
-            job.total, results = len(ids), []
-            for cid in ids:
-                if job.cancel.is_set():
-                    break
-                job.message = f"checking {cid}"
-                res = svc.pool.submit(worker.run_claims_chunk, [cid], cohort).result()
+            import queue as _queue
+
+            manager = mp.get_context("spawn").Manager() if svc.workers > 0 else None
+            progress = manager.Queue() if manager is not None else _queue.Queue()
+            try:
+                job.message = f"checking {len(ids)} claims"
+                fut = svc.pool.submit(worker.run_claims_chunk, ids, cohort, progress)
+                while True:
+                    try:
+                        res = fut.result(timeout=0.5)
+                        break
+                    except cf.TimeoutError:
+                        while True:
+                            try:
+                                job.done, job.total = progress.get_nowait()
+                            except (_queue.Empty, EOFError, OSError):
+                                break
+                        job.message = f"running experiments ({job.done}/{job.total or '?'}) for {len(ids)} claims"
                 if "error" in res:
-                    results.append({"id": cid, "error": res["error"], "fix": res["fix"]})
-                else:
-                    results.extend(res["results"])
-                job.done += 1
-            job.result = {"claims": results}
+                    job.error = {"error": res["error"], "fix": res["fix"]}
+                    return
+                job.done = job.total = max(job.total, 1)
+                job.result = {"claims": res["results"]}
+            finally:
+                if manager is not None:
+                    manager.shutdown()
 
         job = svc.submit_job("claims", req.model_dump(), target)
         return JSONResponse(job.public(), status_code=202, headers={"Location": f"/api/jobs/{job.id}"})

@@ -208,16 +208,27 @@ def run_cohort_chunk(scenario, patients: Sequence[Mapping[str, float]], days: fl
     }
 
 
-def run_claims_chunk(ids: Sequence[str] | None, cohort: int) -> dict:
-    """Run some claims with :func:`gutbrain.claims.run_claims`; results as plain dicts."""
+def run_claims_chunk(ids: Sequence[str] | None, cohort: int, progress_queue=None) -> dict:
+    """Run claims with :func:`gutbrain.claims.run_claims` (one solver process); results as plain dicts.
+
+    ``progress_queue`` (optional, e.g. a manager queue) receives ``(done, total)`` experiment counts.
+    """
     try:
         from gutbrain import claims
     except ImportError as exc:
         return {"error": f"claims are not available: {exc}", "fix": "install a gutbrain version with gutbrain.claims"}
+    import inspect
+
     from gutbrain.errors import GutbrainError
 
+    kwargs = {"cohort": cohort}
+    accepted = inspect.signature(claims.run_claims).parameters
+    if "workers" in accepted:
+        kwargs["workers"] = 1  # the web server's pool already runs work in parallel
+    if progress_queue is not None and "progress" in accepted:
+        kwargs["progress"] = lambda done, total: progress_queue.put((int(done), int(total)))
     try:
-        results = claims.run_claims(ids=list(ids) if ids is not None else None, cohort=cohort)
+        results = claims.run_claims(ids=list(ids) if ids is not None else None, **kwargs)
     except GutbrainError as exc:
         return _error(exc)
     return {"results": [_plain(r.to_dict() if hasattr(r, "to_dict") else r) for r in results]}

@@ -1,0 +1,247 @@
+"""Bistability maps: steady states of the slow gut-immune-mood subsystem against chronic stress intensity.
+
+For each constant stress level (all day, every day; diet and sleep at the reference unless given) the
+model is simulated for ``settle_days`` from two starts:
+
+* **healthy start** - the patient's own steady rhythm without stress (60 days from the nominal state);
+* **dysregulated start** - the state after ``kick_days`` of severe stress (1.0) with 5-h sleep.
+
+The read-outs (pathobiont share ``Bp/(Bf+Bl+Bp)``, PHQ-9, GAD-7, CRP) are averaged over the last
+``average_days`` (the sick branch can oscillate slowly, so its mean over a window is the "periodic steady
+state"). Where the two branches differ (pathobiont share by more than ``tol``), the system is bistable:
+which state the patient ends in depends on its history - the hysteresis region. ``validate`` re-simulates
+points for twice as long to check that the branches are steady states and not slow transients.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DISCLAIMER, InputError, suggest
+from ..model.assemble import Model
+from ._common import constant_scenario, integrate_from
+
+__all__ = ["BistabilityMap", "sweep", "validate", "branch_starts", "SUBTYPE_GUT_LOOP", "run"]
+
+#: a patient subtype, within the evidence bounds, with a steep inflammation -> pathobiont niche feedback
+SUBTYPE_GUT_LOOP = {"a_pat_inflam": 2.0, "n_pat_inflam": 4.0, "K_pat_inflam": 1.5}
+READOUTS = ("pathobiont_share", "phq9", "gad7", "CRP")
+
+
+def _readouts(model: Model, ys: np.ndarray, obs: Mapping[str, np.ndarray], sl: slice) -> dict[str, float]:
+    ix = {n: i for i, n in enumerate(model.state_names)}
+    bp, bf, bl = ys[sl, ix["Bp"]], ys[sl, ix["Bf"]], ys[sl, ix["Bl"]]
+    return {"pathobiont_share": float(np.mean(bp / (bf + bl + bp))), "phq9": float(np.mean(obs["phq9"][sl])),
+            "gad7": float(np.mean(obs["gad7"][sl])), "CRP": float(np.mean(ys[sl, ix["CRP"]]))}
+
+
+def branch_starts(model: Model, *, diet: Mapping[str, float] | None = None, kick_days: float = 120.0) -> tuple[np.ndarray, np.ndarray]:
+    """(healthy start, dysregulated start) states for ``model``."""
+    _, ys, _ = integrate_from(model, model.y0, constant_scenario(dict(diet or {}), 60), 60, obs=False)
+    healthy = ys[-1]
+    kick = dict(diet or {}, stress=1.0, sleep_hours=5.0)
+    _, ys, _ = integrate_from(model, healthy, constant_scenario(kick, kick_days), kick_days, obs=False)
+    return healthy, ys[-1]
+
+
+def _settle(args):
+    params, y0, level, diet, days, avg = args
+    from .. import load_model
+
+    m = load_model().with_params(params)
+    t, ys, obs = integrate_from(m, y0, constant_scenario(dict(diet or {}, stress=float(level)), days), days, every_h=3.0)
+    n_avg = int(round(avg * 8))
+    last = _readouts(m, ys, obs, slice(len(t) - n_avg, len(t)))
+    prev = _readouts(m, ys, obs, slice(len(t) - 2 * n_avg, len(t) - n_avg))
+    return last, prev
+
+
+@dataclass
+class BistabilityMap:
+    params: dict[str, float]
+    levels: list[float]
+    healthy: dict[str, list[float]]  # read-out -> value per level (healthy start)
+    dysregulated: dict[str, list[float]]
+    drift: dict[str, list[float]]  # max |last window - previous window| of pathobiont share per branch
+    settle_days: float
+    average_days: float
+    tol: float
+    reference_point: dict[str, float] | None = None
+    runtime_s: float = 0.0
+    label: str = "patient"
+    validation: list[dict] = field(default_factory=list)
+    disclaimer: str = DISCLAIMER
+
+    @property
+    def bistable(self) -> list[bool]:
+        a, b = np.array(self.healthy["pathobiont_share"]), np.array(self.dysregulated["pathobiont_share"])
+        return list(np.abs(b - a) > self.tol)
+
+    @property
+    def region(self) -> tuple[float, float] | None:
+        """(lowest, highest) stress level with two distinct steady states, or None."""
+        lv = [x for x, b in zip(self.levels, self.bistable, strict=True) if b]
+        return (min(lv), max(lv)) if lv else None
+
+    @property
+    def summary(self) -> str:
+        r = self.region
+        if r is None:
+            return (f"{self.label}: no bistability for chronic stress {min(self.levels):g}-{max(self.levels):g} "
+                    "(healthy and dysregulated starts reach the same steady state)")
+        return (f"{self.label}: two steady states (hysteresis) for chronic stress {r[0]:g}-{r[1]:g}; "
+                f"pathobiont share {self.healthy['pathobiont_share'][self.levels.index(r[0])]:.3f} (healthy branch) vs "
+                f"{self.dysregulated['pathobiont_share'][self.levels.index(r[0])]:.3f} (dysregulated branch) at stress {r[0]:g}")
+
+    def to_dict(self) -> dict:
+        from dataclasses import asdict
+
+        d = asdict(self)
+        d.update(bistable=self.bistable, region=self.region, summary=self.summary)
+        return d
+
+
+def sweep(params: Mapping[str, float] | None = None, levels: Sequence[float] = tuple(np.round(np.linspace(0, 0.6, 13), 3)), *,
+          diet: Mapping[str, float] | None = None, settle_days: float = 200.0, average_days: float = 28.0, tol: float = 0.05,
+          workers: int | None = None, label: str = "patient", model: Model | None = None) -> BistabilityMap:
+    """Steady states from a healthy and a dysregulated start at each chronic stress level."""
+    from .. import load_model
+
+    t0 = time.perf_counter()
+    base = model or load_model()
+    params = dict(params or {})
+    m = base.with_params(params)
+    for lv in levels:
+        if not 0.0 <= float(lv) <= 1.0:
+            raise InputError("stress level", lv, "levels in [0, 1]", "e.g. 0, 0.05, ..., 0.6")
+    if settle_days < 2 * average_days:
+        raise InputError("settle_days", settle_days, f"at least 2 x average_days = {2 * average_days:g}")
+    healthy, sick = branch_starts(m, diet=diet)
+    jobs = [(params, y0, float(lv), diet, settle_days, average_days) for lv in levels for y0 in (healthy, sick)]
+    workers = workers or min(2, os.cpu_count() or 1)
+    if workers > 1 and len(jobs) > 2:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+            res = list(pool.map(_settle, jobs))
+    else:
+        res = [_settle(j) for j in jobs]
+    h = {k: [res[2 * i][0][k] for i in range(len(levels))] for k in READOUTS}
+    s = {k: [res[2 * i + 1][0][k] for i in range(len(levels))] for k in READOUTS}
+    drift = {"healthy": [abs(res[2 * i][0]["pathobiont_share"] - res[2 * i][1]["pathobiont_share"]) for i in range(len(levels))],
+             "dysregulated": [abs(res[2 * i + 1][0]["pathobiont_share"] - res[2 * i + 1][1]["pathobiont_share"]) for i in range(len(levels))]}
+    # where the reference patient sits: its own unstressed steady state (last 28 days of the 60-day healthy start)
+    ref_model = base
+    _, ys, obs = integrate_from(ref_model, ref_model.y0, constant_scenario(dict(diet or {}), 60), 60, every_h=3.0)
+    ref = _readouts(ref_model, ys, obs, slice(len(ys) - int(average_days * 8), len(ys)))
+    ref["stress"] = 0.0
+    return BistabilityMap(params, [float(x) for x in levels], h, s, drift, settle_days, average_days, tol, ref,
+                          time.perf_counter() - t0, label)
+
+
+def validate(bmap: BistabilityMap, level: float, branch: str, *, days: float | None = None, diet: Mapping[str, float] | None = None,
+             model: Model | None = None) -> dict:
+    """Re-simulate one map point (``branch`` = "healthy" or "dysregulated") for ``days`` (default 2 x settle_days)."""
+    from .. import load_model
+
+    if branch not in ("healthy", "dysregulated"):
+        raise InputError("branch", branch, "healthy or dysregulated", suggest(branch, ("healthy", "dysregulated")))
+    if level not in bmap.levels:
+        raise InputError("level", level, f"a level of the map: {bmap.levels}")
+    m = (model or load_model()).with_params(bmap.params)
+    healthy, sick = branch_starts(m, diet=diet)
+    days = days or 2 * bmap.settle_days
+    t, ys, obs = integrate_from(m, healthy if branch == "healthy" else sick,
+                                constant_scenario(dict(diet or {}, stress=float(level)), days), days, every_h=3.0)
+    long = _readouts(m, ys, obs, slice(len(t) - int(bmap.average_days * 8), len(t)))
+    i = bmap.levels.index(level)
+    mapped = (bmap.healthy if branch == "healthy" else bmap.dysregulated)["pathobiont_share"][i]
+    rec = {"level": level, "branch": branch, "days": days, "map_pathobiont_share": mapped,
+           "long_pathobiont_share": long["pathobiont_share"], "long_phq9": long["phq9"],
+           "agrees": abs(long["pathobiont_share"] - mapped) <= max(0.5 * bmap.tol, 0.1 * mapped)}
+    bmap.validation.append(rec)
+    return rec
+
+
+def plot(maps: Sequence[BistabilityMap], stem: Path | str, readouts: Sequence[str] = ("pathobiont_share", "phq9")) -> tuple[Path, Path]:
+    """Both branches vs stress level for each map, the hysteresis region shaded and the reference patient marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    from ._common import save_figure, save_plotly
+
+    labels = {"pathobiont_share": "pathobiont share Bp/(Bf+Bl+Bp)", "phq9": "PHQ-9 (mean of last 4 weeks)",
+              "gad7": "GAD-7", "CRP": "CRP (mg/L)"}
+    colours = ["#1c7ed6", "#e8590c", "#2f9e44", "#862e9c"]
+    fig, axes = plt.subplots(1, len(readouts), figsize=(5.2 * len(readouts), 4.4))
+    axes = np.atleast_1d(axes)
+    g = make_subplots(rows=1, cols=len(readouts), subplot_titles=[labels.get(r, r) for r in readouts])
+    for ax, (col, r) in zip(axes, enumerate(readouts, 1), strict=True):
+        for k, bm in enumerate(maps):
+            c = colours[k % len(colours)]
+            ax.plot(bm.levels, bm.healthy[r], "o-", color=c, label=f"{bm.label}: from healthy start")
+            ax.plot(bm.levels, bm.dysregulated[r], "s--", color=c, mfc="none", label=f"{bm.label}: from dysregulated start")
+            g.add_scatter(x=bm.levels, y=bm.healthy[r], mode="lines+markers", name=f"{bm.label}: healthy start", line=dict(color=c),
+                          row=1, col=col, showlegend=col == 1)
+            g.add_scatter(x=bm.levels, y=bm.dysregulated[r], mode="lines+markers", name=f"{bm.label}: dysregulated start",
+                          line=dict(color=c, dash="dash"), row=1, col=col, showlegend=col == 1)
+            reg = bm.region
+            if reg is not None:
+                step = np.diff(bm.levels).min() / 2 if len(bm.levels) > 1 else 0.02
+                ax.axvspan(reg[0] - step, reg[1] + step, color=c, alpha=0.12, label=f"{bm.label}: hysteresis region")
+                g.add_vrect(x0=reg[0] - step, x1=reg[1] + step, fillcolor=c, opacity=0.12, line_width=0, row=1, col=col)
+            for v in bm.validation:
+                ax.plot([v["level"]], [v["long_pathobiont_share"] if r == "pathobiont_share" else v["long_phq9"] if r == "phq9" else np.nan],
+                        "k*", ms=10, label="long-simulation check" if (k == 0 and v is bm.validation[0]) else None)
+        ref = maps[0].reference_point
+        if ref is not None:
+            ax.plot([ref["stress"]], [ref[r]], "D", color="k", ms=8, label="reference patient (no stress)")
+            g.add_scatter(x=[ref["stress"]], y=[ref[r]], mode="markers", marker=dict(symbol="diamond", size=11, color="black"),
+                          name="reference patient (no stress)", row=1, col=col, showlegend=col == 1)
+        ax.set_xlabel("chronic stress intensity (0-1, all day)")
+        ax.set_ylabel(labels.get(r, r))
+        g.update_xaxes(title_text="chronic stress intensity", row=1, col=col)
+    axes[0].legend(fontsize=6.5, loc="best")
+    fig.suptitle("; ".join(bm.summary for bm in maps), fontsize=7.5, wrap=True)
+    fig.tight_layout(rect=(0, 0.04, 1, 0.92))
+    png = save_figure(fig, Path(stem))
+    g.update_layout(title="Bistability map<br><sub>" + "<br>".join(bm.summary for bm in maps) + "</sub>", template="plotly_white",
+                    height=560, margin=dict(t=140))
+    html = save_plotly(g, Path(stem))
+    return png, html
+
+
+def run(params: Mapping[str, float] | None = None, *, levels: Sequence[float] | None = None, settle_days: float = 200.0,
+        fallback: Mapping[str, float] = SUBTYPE_GUT_LOOP, validate_points: bool = True, workers: int | None = None,
+        progress=None) -> list[BistabilityMap]:
+    """The ``gutbrain bistability`` pipeline: map the given patient (default: reference); if it shows no
+    bistability, also map the ``fallback`` subtype; validate one point on each branch inside the region."""
+    levels = list(levels) if levels is not None else list(np.round(np.linspace(0, 0.6, 13), 3))
+    label = "reference patient" if not params else "patient " + ", ".join(f"{k}={v:g}" for k, v in params.items())
+    maps = [sweep(params, levels, settle_days=settle_days, workers=workers, label=label)]
+    if progress:
+        progress(maps[-1].summary)
+    if maps[0].region is None and fallback:
+        maps.append(sweep(fallback, levels, settle_days=settle_days, workers=workers,
+                          label="subtype " + ", ".join(f"{k}={v:g}" for k, v in fallback.items())))
+        if progress:
+            progress(maps[-1].summary)
+    if validate_points:
+        for bm in maps:
+            if bm.region is not None:
+                mid = [x for x, b in zip(bm.levels, bm.bistable, strict=True) if b]
+                lv = mid[len(mid) // 2]
+                validate(bm, lv, "healthy")
+                validate(bm, lv, "dysregulated")
+    return maps

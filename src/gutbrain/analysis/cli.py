@@ -1,0 +1,195 @@
+"""CLI commands: ``gutbrain sensitivity``, ``gutbrain bistability`` and ``gutbrain twin fit``."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..errors import DISCLAIMER, GutbrainError, InputError
+
+console = Console()
+twin_app = typer.Typer(add_completion=False, no_args_is_help=True,
+                       help="Personal digital twin from a daily diary (fit + what-if). " + DISCLAIMER)
+
+
+def _fail(exc: Exception) -> None:
+    console.print(f"[bold red]error:[/] {exc}")
+    raise typer.Exit(code=2)
+
+
+def _json(path: Path, obj) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj, indent=1, default=float), encoding="utf-8")
+
+
+def _parse_params(items: list[str] | None) -> dict[str, float]:
+    out = {}
+    for it in items or []:
+        if "=" not in it:
+            raise InputError("--param", it, "NAME=VALUE", "e.g. --param a_pat_inflam=2.0")
+        k, v = it.split("=", 1)
+        try:
+            out[k.strip()] = float(v)
+        except ValueError:
+            raise InputError("--param", it, "NAME=VALUE with a number", "e.g. --param hpa_reactivity=1.8") from None
+    return out
+
+
+def sensitivity(scenario: str = typer.Argument(..., help="built-in scenario name or .toml file"),
+                output: str = typer.Option("PHQ9@day90", help="read-out and day, e.g. PHQ9@day90, GAD7@day60, CRP@day30"),
+                method: str = typer.Option("sobol", help="sobol (Morris screen, then Sobol on the top parameters) or morris"),
+                n: int = typer.Option(64, help="Sobol base sample N (power of 2) or Morris trajectories"),
+                params: str = typer.Option("all", help="all, grade-L, grade-M, grade-H (join with +), module-<name> or a comma list"),
+                top: int = typer.Option(8, help="parameters kept after the Morris screen"),
+                screen_r: int = typer.Option(2, help="Morris trajectories of the screen"),
+                workers: int = typer.Option(2, help="processes"),
+                seed: int = typer.Option(0, help="random seed"),
+                out: Path = typer.Option(Path("sensitivity"), help="output stem: writes STEM.png, STEM.html, STEM.json")):
+    """Global sensitivity of a read-out to the parameter priors (SALib), ranked with evidence grades."""
+    from . import sensitivity as sa
+    from ._common import check_plot_path
+
+    try:
+        stem = check_plot_path(out)
+        with console.status(f"sensitivity of {output} under {scenario} ..."):
+            res = sa.run(scenario, output, method=method, n=n, params=params, top=top, morris_r=screen_r,
+                         workers=workers, seed=seed, rtol=1e-5)
+    except GutbrainError as exc:
+        _fail(exc)
+    table = Table(title=f"{res.method} sensitivity of {output} under {res.scenario} ({res.n_runs} runs, {res.runtime_s:.0f} s)")
+    cols = ["rank", "parameter", "module", "grade"] + (["S1", "S1 95% CI", "ST", "ST 95% CI"] if res.method == "sobol"
+                                                        else ["mu*", "mu* 95% CI", "sigma"])
+    for c in cols:
+        table.add_column(c, justify="right" if c not in ("parameter", "module") else "left")
+    for row in res.rows()[:20]:
+        if res.method == "sobol":
+            vals = [f"{row['S1']:.3f}", f"±{row['S1_conf']:.3f}", f"{row['ST']:.3f}", f"±{row['ST_conf']:.3f}"]
+        else:
+            vals = [f"{row['mu_star']:.3g}", f"±{row['mu_star_conf']:.2g}", f"{row['sigma']:.3g}"]
+        table.add_row(str(row["rank"]), row["parameter"], row["module"], row["grade"], *vals)
+    console.print(table)
+    for note in res.notes:
+        console.print(note)
+    console.print(f"[bold]{res.summary}[/]")
+    png, html = res.plot(stem)
+    _json(stem.with_suffix(".json"), res.to_dict())
+    console.print(f"written: {png}, {html}, {stem.with_suffix('.json')}")
+    console.print(f"[dim]{DISCLAIMER}[/]")
+
+
+def bistability(param: list[str] = typer.Option(None, "--param", help="patient parameter NAME=VALUE (repeatable); default: reference"),
+                max_stress: float = typer.Option(0.6, help="highest chronic stress level"),
+                steps: int = typer.Option(13, help="number of stress levels from 0"),
+                settle_days: float = typer.Option(200.0, help="days simulated per point"),
+                no_fallback: bool = typer.Option(False, help="do not map the gut-loop subtype when the patient is monostable"),
+                workers: int = typer.Option(2, help="processes"),
+                out: Path = typer.Option(Path("bistability"), help="output stem: STEM.png, STEM.html, STEM.json")):
+    """Steady states vs chronic stress from a healthy and a dysregulated start: both branches and the hysteresis region."""
+    import numpy as np
+
+    from . import bistability as bi
+    from ._common import check_plot_path
+
+    try:
+        stem = check_plot_path(out)
+        params = _parse_params(param)
+        if not 0 < max_stress <= 1 or not 2 <= steps <= 41:
+            raise InputError("--max-stress/--steps", (max_stress, steps), "max stress in (0, 1] and 2-41 steps")
+        levels = list(np.round(np.linspace(0, max_stress, steps), 4))
+        with console.status("mapping steady states ..."):
+            maps = bi.run(params, levels=levels, settle_days=settle_days, workers=workers,
+                          fallback={} if no_fallback else bi.SUBTYPE_GUT_LOOP)
+    except GutbrainError as exc:
+        _fail(exc)
+    for bm in maps:
+        table = Table(title=bm.label)
+        for c in ("stress", "Bp share (healthy start)", "Bp share (dysregulated start)", "PHQ-9 healthy", "PHQ-9 dysregulated", "two states?"):
+            table.add_column(c, justify="right")
+        for i, lv in enumerate(bm.levels):
+            table.add_row(f"{lv:g}", f"{bm.healthy['pathobiont_share'][i]:.3f}", f"{bm.dysregulated['pathobiont_share'][i]:.3f}",
+                          f"{bm.healthy['phq9'][i]:.1f}", f"{bm.dysregulated['phq9'][i]:.1f}", "yes" if bm.bistable[i] else "")
+        console.print(table)
+        console.print(f"[bold]{bm.summary}[/]")
+        for v in bm.validation:
+            console.print(f"long-simulation check ({v['days']:g} days) at stress {v['level']:g}, {v['branch']} branch: "
+                          f"map {v['map_pathobiont_share']:.3f}, long run {v['long_pathobiont_share']:.3f} -> "
+                          + ("agrees" if v["agrees"] else "[red]differs[/]"))
+    png, html = bi.plot(maps, stem)
+    _json(stem.with_suffix(".json"), [bm.to_dict() for bm in maps])
+    console.print(f"written: {png}, {html}, {stem.with_suffix('.json')}")
+    console.print(f"[dim]{DISCLAIMER}[/]")
+
+
+@twin_app.command("fit")
+def twin_fit(diary: Path = typer.Argument(..., help="daily diary CSV (see docs/analysis.md for the columns)"),
+             params: str = typer.Option(",".join(("appraisal", "hpa_reactivity", "w6", "tau_dep")), help="personal parameters to fit"),
+             weeks: float = typer.Option(8.0, help="what-if horizon after the diary (weeks)"),
+             draws: int = typer.Option(16, help="posterior draws for the what-if credible intervals"),
+             no_what_if: bool = typer.Option(False, help="fit only"),
+             workers: int = typer.Option(2, help="processes for the what-if runs"),
+             out: Path = typer.Option(Path("twin"), help="output stem: STEM.png, STEM.html, STEM.json")):
+    """Fit a personal twin to a diary (MAP + Laplace) and compare 8 weeks of fibre+probiotic, therapy, or both."""
+    from . import twin as tw
+    from ._common import check_plot_path
+
+    try:
+        stem = check_plot_path(out)
+        if not 2 <= draws <= 200:
+            raise InputError("--draws", draws, "2-200 posterior draws", "e.g. --draws 16")
+        if not 1 <= weeks <= 52:
+            raise InputError("--weeks", weeks, "1-52 weeks")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", tw.DiaryWarning)
+            d = tw.read_diary(diary)
+        for w in caught:
+            console.print(f"[yellow]diary warning:[/] {w.message}")
+        with console.status(f"fitting {params} to {d.n_days} diary days ..."):
+            fit = tw.fit(d, [p.strip() for p in params.split(",") if p.strip()])
+        wi = None
+        if not no_what_if:
+            with console.status(f"what-if: {len(tw.ARMS)} arms x {draws} posterior draws ..."):
+                wi = tw.what_if(fit, d, weeks=weeks, draws=draws, workers=workers)
+    except GutbrainError as exc:
+        _fail(exc)
+    table = Table(title=f"personal parameters ({fit.n_obs} observations, {fit.n_days} days, fit {fit.runtime_s:.0f} s)")
+    for c in ("parameter", "grade", "reference", "MAP", "90% credible interval", "posterior/prior SD"):
+        table.add_column(c, justify="right" if c not in ("parameter",) else "left")
+    for r in fit.rows():
+        table.add_row(r["parameter"], r["grade"], f"{r['reference (prior median)']:.4g}", f"{r['MAP']:.4g}",
+                      f"{r['CrI90_low']:.4g} - {r['CrI90_high']:.4g}", f"{r['posterior_sd/prior_sd']:.2f}")
+    console.print(table)
+    console.print("fit RMSE: " + ", ".join(f"{k} {v:.2f}" for k, v in fit.rmse.items()))
+    for note in fit.notes:
+        console.print(f"note: {note}")
+    report = {"fit": {"rows": fit.rows(), "rmse": fit.rmse, "n_obs": fit.n_obs, "n_days": fit.n_days, "notes": fit.notes,
+                      "runtime_s": fit.runtime_s}, "disclaimer": DISCLAIMER}
+    if wi is not None:
+        t2 = Table(title=f"what if, {weeks:g} weeks after the diary (median and 90 % credible interval over {wi.n_draws} draws)")
+        for c in ("option", "PHQ-9 at end", "change vs usual life", "GAD-7 at end", "change vs usual life"):
+            t2.add_column(c, justify="right" if c != "option" else "left")
+        for a in wi.arms:
+            o = wi.outcomes[a]
+            f = lambda x: f"{x[0]:.1f} ({x[1]:.1f} to {x[2]:.1f})"  # noqa: E731
+            t2.add_row(a, f(o["phq9"]), f(o["d_phq9"]) if a != wi.arms[0] else "-", f(o["gad7"]), f(o["d_gad7"]) if a != wi.arms[0] else "-")
+        console.print(t2)
+        for a in wi.arms[1:]:
+            dep = wi.attribution[a]["depression"]
+            parts = sorted(dep.items(), key=lambda kv: -abs(kv[1][0]))
+            console.print(f"[bold]{a}[/]: change in log depression drive by pathway: "
+                          + ", ".join(f"{k} {v[0]:+.3f}" for k, v in parts if abs(v[0]) > 1e-4))
+        report["what_if"] = {"weeks": weeks, "draws": wi.n_draws, "outcomes": wi.outcomes, "attribution": wi.attribution}
+    png, html = tw.plot_twin(fit, d, wi, stem)
+    _json(stem.with_suffix(".json"), report)
+    console.print(f"written: {png}, {html}, {stem.with_suffix('.json')}")
+    console.print(f"[dim]{DISCLAIMER}[/]")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sensitivity")(sensitivity)
+    app.command("bistability")(bistability)
+    app.add_typer(twin_app, name="twin")

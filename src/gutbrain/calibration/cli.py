@@ -1,0 +1,33 @@
+"""``gutbrain calibrate --report DIR``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from ..errors import DISCLAIMER
+
+console = Console()
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def calibrate(report: Path = typer.Option(Path("calibration-report"), help="folder for the report (HTML, Markdown, JSON, PNG)"),
+                  cohort: int = typer.Option(1000, help="virtual patients for the cohort targets T18-T22"),
+                  seed: int = typer.Option(0), workers: int = typer.Option(2)):
+        """Evaluate every calibration target on the reference parameters and write the report."""
+        from .report import write_report
+
+        if cohort < 0:
+            console.print("[bold red]error:[/] --cohort must be >= 0 (0 skips the cohort targets)")
+            raise typer.Exit(2)
+        with console.status("evaluating calibration targets ..."):
+            payload = write_report(report, cohort_n=cohort, seed=seed, workers=workers)
+        s = payload["summary"]
+        for r in payload["targets"]:
+            console.print(f"{r['id']}  {'[green]PASS[/]' if r['passed'] else '[red]MISS[/]'}  {r['quantity']}: {r['value']} (tolerance {r['tolerance']})")
+        console.print(f"targets passed {s['targets_passed']}/{s['targets_total']}; bolus cytokines {s['bolus_cytokines_passed']}/4; "
+                      f"cortisol RMSE {s['cortisol_curve']['rmse']:.2f}, r {s['cortisol_curve']['r']:.3f}; report in {report}")
+        console.print(f"[dim]{DISCLAIMER}[/]")

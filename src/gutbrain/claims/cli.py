@@ -1,0 +1,111 @@
+"""``gutbrain claims``: run C1-C17 and print (or write as JSON) the verdict table."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from ..errors import DISCLAIMER, GutbrainError
+
+console = Console()
+
+
+def _table(results) -> Table:
+    t = Table(title="claims C1-C17 (model predictions, not medical facts)", show_lines=True)
+    for col in ("id", "claim", "verdict", "effect (reference)", "cohort: holds in", "carried by (grade, rho)"):
+        t.add_column(col, overflow="fold")
+    colours = {"holds": "green", "partly": "yellow", "does not hold": "red"}
+    for r in results:
+        frac = "-" if r.cohort_fraction is None else f"{100 * r.cohort_fraction:.0f} % of {r.n_cohort}"
+        drivers = "; ".join(f"{p} ({g}, {rho:+.2f})" for p, g, rho in r.drivers) or "-"
+        t.add_row(r.id, r.claim, f"[{colours[r.verdict]}]{r.verdict}[/]", r.effect + (f" [{r.note}]" if r.note else ""), frac, drivers)
+    return t
+
+
+def plot_claims(results, data_dir: Path) -> list[Path]:
+    """C8: fraction still dysregulated vs stressor length; C15: recovery time course."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    out = []
+    by = {r.id: r for r in results}
+    if "C8" in by:
+        fr = by["C8"].numbers.get("fraction_dysregulated_by_duration", {})
+        fig, ax = plt.subplots(figsize=(6, 4))
+        ks = sorted(int(k) for k in fr)
+        ax.plot(ks, [100 * fr[k] if k in fr else 100 * fr[str(k)] for k in ks], "o-")
+        ax.set_xlabel("stressor length (days, intensity 0.8)")
+        ax.set_ylabel("% still dysregulated 60 days later")
+        ax.set_title(f"C8 hysteresis ({by['C8'].n_cohort} virtual patients)")
+        ax.set_ylim(-2, 102)
+        fig.text(0.5, 0.01, DISCLAIMER, ha="center", fontsize=6)
+        fig.tight_layout(rect=(0, 0.04, 1, 1))
+        p = data_dir / "C8_hysteresis.png"
+        fig.savefig(p, dpi=110)
+        plt.close(fig)
+        out.append(p)
+    if "C15" in by and "recovery_curve" in by["C15"].numbers:
+        curve = by["C15"].numbers["recovery_curve"]
+        fig, ax = plt.subplots(figsize=(6, 4))
+        ax.plot(np.arange(len(curve["reference"])), 100 * np.asarray(curve["reference"]), label="reference patient")
+        if curve.get("cohort_median") is not None:
+            ax.plot(np.arange(len(curve["cohort_median"])), 100 * np.asarray(curve["cohort_median"]), label="cohort median (locked-in)")
+        ax.axhline(20, ls=":", c="grey")
+        ax.axhline(80, ls=":", c="grey")
+        ax.set_xlabel("days since therapy + gut repair began")
+        ax.set_ylabel("% of the PHQ-9 excess resolved")
+        ax.set_title("C15 recovery time course")
+        ax.legend()
+        fig.text(0.5, 0.01, DISCLAIMER, ha="center", fontsize=6)
+        fig.tight_layout(rect=(0, 0.04, 1, 1))
+        p = data_dir / "C15_recovery.png"
+        fig.savefig(p, dpi=110)
+        plt.close(fig)
+        out.append(p)
+    return out
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def claims(ids: list[str] = typer.Argument(None, help="claim ids, e.g. C1 C8 (default: all)"),
+               cohort: int = typer.Option(0, help="virtual patients drawn from the priors (0 = reference patient only)"),
+               seed: int = typer.Option(0, help="cohort seed"),
+               workers: int = typer.Option(2, help="processes"),
+               as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
+               plots: Path = typer.Option(None, help="folder for the C8 and C15 plots")):
+        """Run the claims C1-C17 on the reference patient and an optional virtual cohort."""
+        from . import run_claims
+
+        started = time.perf_counter()
+        try:
+            with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} patients"),
+                          TimeRemainingColumn(), console=console, transient=True, disable=as_json) as prog:
+                task = prog.add_task("simulating claim experiments", total=cohort + 1)
+                results = run_claims(ids or None, cohort=cohort, seed=seed, workers=workers,
+                                     progress=lambda done, total: prog.update(task, completed=done, total=total))
+        except GutbrainError as exc:
+            console.print(f"[bold red]error:[/] {exc}")
+            raise typer.Exit(code=2) from None
+        elapsed = time.perf_counter() - started
+        if as_json:
+            print(json.dumps({"claims": [r.to_dict() for r in results], "elapsed_s": round(elapsed, 1), "cohort": cohort,
+                              "disclaimer": DISCLAIMER}, indent=2, default=float))
+            return
+        console.print(_table(results))
+        counts = {v: sum(r.verdict == v for r in results) for v in ("holds", "partly", "does not hold")}
+        console.print(f"{counts['holds']} hold, {counts['partly']} partly, {counts['does not hold']} do not hold; "
+                      f"{cohort} virtual patients; {elapsed:.0f} s")
+        if plots is not None:
+            for p in plot_claims(results, plots):
+                console.print(f"plot written to {p}")
+        console.print(f"[dim]{DISCLAIMER}[/]")
