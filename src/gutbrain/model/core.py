@@ -62,9 +62,10 @@ class Input:
 class Namespace:
     """Name lookup for module equations (states, parameters, inputs, then quantities)."""
 
-    def __init__(self, symbols: dict[str, sp.Symbol], quantities: dict[str, Quantity]):
+    def __init__(self, symbols: dict[str, sp.Symbol], quantities: dict[str, Quantity], *, expand: bool = True):
         self._symbols = symbols
         self._quantities = quantities
+        self._expand = expand  # False: quantities stay named symbols (for documentation)
         self._cache: dict[str, sp.Expr] = {}
         self._resolving: list[str] = []
 
@@ -75,6 +76,8 @@ class Namespace:
             return self._symbols[name]
         if name in self._cache:
             return self._cache[name]
+        if name in self._quantities and not self._expand:
+            return sp.Symbol(name, real=True)
         if name in self._quantities:
             if name in self._resolving:
                 raise RuntimeError("circular quantity definition: " + " -> ".join(self._resolving + [name]))

@@ -7,7 +7,7 @@ brain serotonin availability and quinolinic acid, GABA and vagal calming signals
 arousal and hypoglycaemic symptoms, perceived stress, and glucocorticoid resistance.
 Drivers enter a log-linear sum, so each coupling is an elasticity. Time constants (anxiety
 hours, depression weeks) are assumptions calibrated to intervention time courses.
-GAD-7 and PHQ-9 read-outs are monotone, bounded maps of the indices (see docs/mapping.md).
+GAD-7 and PHQ-9 read-outs are monotone, bounded maps of the indices (see docs/design.md, "Symptom scores").
 """
 
 from __future__ import annotations

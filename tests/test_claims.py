@@ -1,0 +1,71 @@
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from gutbrain.claims import CLAIMS, run_claims
+from gutbrain.claims.core import _verdict
+from gutbrain.cli import app
+from gutbrain.errors import InputError
+
+
+def test_all_seventeen_claims_are_registered():
+    from gutbrain.claims import definitions  # noqa: F401
+
+    assert list(CLAIMS) == [f"C{k}" for k in range(1, 18)]
+    for c in CLAIMS.values():
+        assert c.criterion and c.experiments
+
+
+@pytest.mark.parametrize("ref,frac,rule,expected", [
+    (True, None, "majority", "holds"), (False, None, "majority", "does not hold"),
+    (True, 0.8, "majority", "holds"), (True, 0.3, "majority", "partly"), (False, 0.1, "majority", "does not hold"),
+    (None, 0.0, "some", "does not hold"), (False, 0.05, "some", "holds"),
+    (None, 0.7, "many-not-all", "holds"), (None, 1.0, "many-not-all", "does not hold"), (None, 0.2, "many-not-all", "partly"),
+])
+def test_verdict_rules(ref, frac, rule, expected):
+    assert _verdict(ref, frac, rule) == expected
+
+
+def test_unknown_claim_and_bad_cohort():
+    with pytest.raises(InputError, match="did you mean 'C1'"):
+        run_claims(["C01"])
+    with pytest.raises(InputError, match="cohort"):
+        run_claims(["C7"], cohort=-1)
+
+
+@pytest.fixture(scope="module")
+def results():
+    return run_claims(cohort=3, seed=1, workers=2)
+
+
+def test_claims_run_on_reference_and_cohort_with_numbers(results):
+    assert [r.id for r in results] == [f"C{k}" for k in range(1, 18)]
+    for r in results:
+        assert r.verdict in ("holds", "partly", "does not hold")
+        assert r.effect and r.criterion and r.numbers
+        assert r.numbers["patients_failed"] == 0
+        d = r.to_dict()
+        assert "research and education tool" in d["disclaimer"]
+    # at least one claim does not hold: the checks can fail (numbers in the closing note)
+    assert any(r.verdict != "holds" for r in results)
+
+
+def test_claim_effects_are_the_reported_numbers(results):
+    by = {r.id: r for r in results}
+    c7 = by["C7"]
+    assert c7.numbers["kyn_trp_rise"] > 0 and 2 < c7.numbers["peak_hours"] < 16
+    assert (c7.verdict == "holds") == (c7.numbers["kyn_trp_rise"] >= 0.1 and c7.cohort_fraction >= 0.5)
+    c8 = by["C8"]
+    fr = c8.numbers["fraction_dysregulated_by_duration"]
+    assert set(fr) == {14, 28, 56, 84} and all(0 <= v <= 1 for v in fr.values())
+
+
+def test_claims_cli_json():
+    res = CliRunner().invoke(app, ["claims", "C7", "--json", "--workers", "1"])
+    assert res.exit_code == 0, res.output
+    payload = json.loads(res.output)
+    assert payload["claims"][0]["id"] == "C7" and np.isfinite(payload["claims"][0]["numbers"]["kyn_trp_rise"])
+    res = CliRunner().invoke(app, ["claims", "C99"])
+    assert res.exit_code == 2 and "C9" in res.output
