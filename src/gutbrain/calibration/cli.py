@@ -16,15 +16,28 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def calibrate(report: Path = typer.Option(Path("calibration-report"), help="folder for the report (HTML, Markdown, JSON, PNG)"),
                   cohort: int = typer.Option(1000, help="virtual patients for the cohort targets T18-T22"),
-                  seed: int = typer.Option(0), workers: int = typer.Option(2)):
+                  seed: int = typer.Option(0), workers: int = typer.Option(2),
+                  fit: bool = typer.Option(False, "--fit", help="re-run the module fits first and write fitted_parameters.toml")):
         """Evaluate every calibration target on the reference parameters and write the report."""
         from .report import write_report
 
         if cohort < 0:
             console.print("[bold red]error:[/] --cohort must be >= 0 (0 skips the cohort targets)")
             raise typer.Exit(2)
+        from .. import load_model
+
+        model = load_model()
+        if fit:
+            from .fitting import fit_modules, to_toml
+
+            with console.status("fitting modules (cortisol curve, endotoxin bolus, stress permeability) ..."):
+                res = fit_modules(model)
+            report.mkdir(parents=True, exist_ok=True)
+            (report / "fitted_parameters.toml").write_text(to_toml(res["values"]))
+            console.print(f"module fits done in {res['seconds']} s: {res['metrics']}")
+            model = model.with_params(res["values"])
         with console.status("evaluating calibration targets ..."):
-            payload = write_report(report, cohort_n=cohort, seed=seed, workers=workers)
+            payload = write_report(report, model=model, cohort_n=cohort, seed=seed, workers=workers)
         s = payload["summary"]
         for r in payload["targets"]:
             console.print(f"{r['id']}  {'[green]PASS[/]' if r['passed'] else '[red]MISS[/]'}  {r['quantity']}: {r['value']} (tolerance {r['tolerance']})")
