@@ -5,7 +5,6 @@ import json
 import numpy as np
 import pytest
 
-import gutbrain
 from gutbrain.calibration.data import cortisol_24h, endotoxin_summary
 from gutbrain.calibration.report import write_report
 

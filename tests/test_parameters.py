@@ -50,7 +50,9 @@ def test_models_are_immutable(model):
     assert model.parameters["kE"].value == pytest.approx(1.01)
     assert m2.parameters["kE"].value == pytest.approx(1.2)
     assert m2.param_hash != model.param_hash
-    with pytest.raises(Exception):
+    from dataclasses import FrozenInstanceError
+
+    with pytest.raises(FrozenInstanceError):
         model.name = "x"
 
 

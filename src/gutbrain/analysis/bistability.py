@@ -176,7 +176,6 @@ def plot(maps: Sequence[BistabilityMap], stem: Path | str, readouts: Sequence[st
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     from ._common import save_figure, save_plotly

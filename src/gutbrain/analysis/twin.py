@@ -590,7 +590,6 @@ def plot_twin(twin: TwinFit, diary: Diary, wi: WhatIf | None, stem: Path | str) 
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     from ._common import save_figure, save_plotly

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..model.assemble import Model
-from ..scenarios import Meal, Scenario, get
+from ..scenarios import Meal, Scenario
 from ..simulation import simulate
 from .data import cortisol_24h, endotoxin_summary, targets
 

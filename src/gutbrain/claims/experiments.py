@@ -15,7 +15,7 @@ import numpy as np
 import xarray as xr
 
 from ..model.assemble import Model
-from ..scenarios import Episode, Scenario, diet_change, get, stressor, therapy, probiotic
+from ..scenarios import Episode, Scenario, diet_change, get, probiotic, stressor, therapy
 from ..simulation import simulate
 
 VARS = ("gad7", "phq9", "gi_symptoms", "perceived_stress", "CORT", "CRP", "IL6", "TNF", "lm_ratio", "plasma_endotoxin", "Bf", "Bl", "Bp",

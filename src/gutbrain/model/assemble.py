@@ -15,7 +15,7 @@ import sympy as sp
 from ..errors import ParameterError, suggest
 from ..parameters import Parameter, builtin_tables, load_table
 from . import autonomic, barrier, glucose, hpa, immune, microbiome, mood, tryptophan
-from .core import T, Input, Namespace, Quantity, State
+from .core import Input, Namespace, Quantity, State, T
 from .inputs import INPUTS
 
 __all__ = ["Model", "load_model", "MODULES", "Structure"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .core import Quantity, State, hill_down, pos, smooth_pos
+from .core import Quantity, State, hill_down, smooth_pos
 
 NAME = "glucose"
 TITLE = "Glucose, insulin and counter-regulation"

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .core import T, Quantity, State, hill, pos
+from .core import Quantity, State, T, hill, pos
 
 NAME = "hpa"
 TITLE = "HPA axis"

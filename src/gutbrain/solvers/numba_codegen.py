@@ -56,7 +56,7 @@ def source(s: Structure) -> str:
     lines = ["import math", "import numpy as np", "from numba import njit", "", ""]
 
     def header(name, shape):
-        body = [f"@njit(cache=True)", f"def {name}(t, y, p, u):", f"    out = np.zeros({shape})"]
+        body = ["@njit(cache=True)", f"def {name}(t, y, p, u):", f"    out = np.zeros({shape})"]
         body += [f"    {sym} = y[{k}]" for k, sym in enumerate(s.state_symbols)]
         body += [f"    {sym} = p[{k}]" for k, sym in enumerate(s.param_symbols)]
         body += [f"    {sym} = u[{k}]" for k, sym in enumerate(s.input_symbols)]
