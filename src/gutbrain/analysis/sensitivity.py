@@ -140,8 +140,9 @@ def quantiles_to_values(model: Model, names: Sequence[str], u: np.ndarray) -> np
 _WORKER_MODEL: dict[str, Model] = {}
 
 
-def _eval_chunk(args) -> np.ndarray:
+def _eval_chunk(args) -> tuple[np.ndarray, float]:
     names, values, scenario, var, day, rtol = args
+    cpu0 = time.process_time()
     from .. import load_model
     from ..simulation import simulate
 
@@ -152,7 +153,10 @@ def _eval_chunk(args) -> np.ndarray:
     ds = simulate(models, scenario, days=day, output_every=1.0, throw=False, rtol=rtol)
     t = ds["time"].values
     sel = t >= day - 1.0 + 1e-9
-    return ds[var].values[:, sel].mean(axis=1)
+    return ds[var].values[:, sel].mean(axis=1), time.process_time() - cpu0
+
+
+_CPU = {"s": 0.0}
 
 
 def evaluate(model: Model, names: Sequence[str], values: np.ndarray, scenario, var: str, day: float, *, workers: int = 2,
@@ -172,7 +176,9 @@ def evaluate(model: Model, names: Sequence[str], values: np.ndarray, scenario, v
     out: list[np.ndarray] = []
     if workers <= 1 or n < 2:
         for k, job in enumerate(jobs):
-            out.append(_eval_chunk(job))
+            y, cpu = _eval_chunk(job)
+            out.append(y)
+            _CPU["s"] += cpu
             if progress:
                 progress(k + 1, len(jobs))
     else:
@@ -180,8 +186,9 @@ def evaluate(model: Model, names: Sequence[str], values: np.ndarray, scenario, v
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-            for k, res in enumerate(pool.map(_eval_chunk, jobs)):
-                out.append(res)
+            for k, (y, cpu) in enumerate(pool.map(_eval_chunk, jobs)):
+                out.append(y)
+                _CPU["s"] += cpu
                 if progress:
                     progress(k + 1, len(jobs))
     return np.concatenate(out)
@@ -219,6 +226,7 @@ class SensitivityResult:
     output_mean: float = float("nan")
     output_sd: float = float("nan")
     failed_runs: int = 0
+    cpu_s: float = 0.0
     screen: dict | None = None
     notes: list[str] = field(default_factory=list)
     disclaimer: str = DISCLAIMER
@@ -342,7 +350,7 @@ def morris(model: Model, scenario, output: str, names: Sequence[str], *, r: int 
 
     from ..scenarios import get
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _CPU["s"]
     scenario = get(scenario)
     var, day = parse_output(output, model)
     names = list(names)
@@ -355,7 +363,7 @@ def morris(model: Model, scenario, output: str, names: Sequence[str], *, r: int 
     return SensitivityResult("morris", scenario.name, output, names, grades, modules, r, len(y), time.perf_counter() - t0,
                              mu_star=[float(v) for v in res["mu_star"]], mu_star_conf=[float(v) for v in res["mu_star_conf"]],
                              sigma=[float(v) for v in res["sigma"]], output_mean=float(np.mean(y)), output_sd=float(np.std(y)),
-                             failed_runs=bad)
+                             failed_runs=bad, cpu_s=_CPU["s"] - c0)
 
 
 def sobol(model: Model, scenario, output: str, names: Sequence[str], *, n: int = 64, seed: int = 0, workers: int = 2,
@@ -368,7 +376,7 @@ def sobol(model: Model, scenario, output: str, names: Sequence[str], *, n: int =
 
     if isinstance(n, bool) or not isinstance(n, int) or n < 8 or n & (n - 1):
         raise InputError("--n", n, "a power of two >= 8 (Saltelli base sample size)", "e.g. --n 64")
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _CPU["s"]
     scenario = get(scenario)
     var, day = parse_output(output, model)
     names = list(names)
@@ -382,17 +390,17 @@ def sobol(model: Model, scenario, output: str, names: Sequence[str], *, n: int =
     return SensitivityResult("sobol", scenario.name, output, names, grades, modules, n, len(y), time.perf_counter() - t0,
                              S1=[float(v) for v in res["S1"]], S1_conf=[float(v) for v in res["S1_conf"]],
                              ST=[float(v) for v in res["ST"]], ST_conf=[float(v) for v in res["ST_conf"]],
-                             output_mean=float(np.mean(y)), output_sd=float(np.std(y)), failed_runs=bad)
+                             output_mean=float(np.mean(y)), output_sd=float(np.std(y)), failed_runs=bad, cpu_s=_CPU["s"] - c0)
 
 
-def run(scenario, output: str = "PHQ9@day90", *, method: str = "sobol", n: int = 64, params: str | Sequence[str] = "all",
-        top: int = 8, max_sobol: int = 12, morris_r: int = 2, seed: int = 0, workers: int | None = None, rtol: float = 1e-6,
+def run(scenario, output: str = "PHQ9@day90", *, method: str = "sobol", n: int | None = None, params: str | Sequence[str] = "all",
+        top: int = 8, max_sobol: int = 12, morris_r: int = 2, seed: int = 0, workers: int | None = None, rtol: float = 1e-4,
         model: Model | None = None, progress=None) -> SensitivityResult:
     """The ``gutbrain sensitivity`` pipeline.
 
-    ``method="morris"``: Morris on the selected parameters (``n`` trajectories). ``method="sobol"``: if more than
+    ``method="morris"``: Morris on the selected parameters (``n`` trajectories, default 4). ``method="sobol"``: if more than
     ``max_sobol`` parameters are selected, screen them with Morris (``morris_r`` trajectories) and run Sobol with
-    base sample ``n`` on the ``top`` parameters by ``mu*``; the screen is kept in ``result.screen``.
+    base sample ``n`` (default 64) on the ``top`` parameters by ``mu*``; the screen is kept in ``result.screen``.
     """
     from .. import load_model
 
@@ -403,6 +411,8 @@ def run(scenario, output: str = "PHQ9@day90", *, method: str = "sobol", n: int =
     parse_output(output, model)
     names = select_params(model, params)
     t0 = time.perf_counter()
+    if n is None:
+        n = 64 if method == "sobol" else 4
     if method == "morris":
         return morris(model, scenario, output, names, r=n, seed=seed, workers=workers, rtol=rtol, progress=progress)
     screen = None
@@ -416,6 +426,11 @@ def run(scenario, output: str = "PHQ9@day90", *, method: str = "sobol", n: int =
     res = sobol(model, scenario, output, names, n=n, seed=seed, workers=workers, rtol=rtol, progress=progress)
     res.screen = screen
     res.runtime_s = time.perf_counter() - t0
+    if screen:
+        res.cpu_s += scr.cpu_s
+        screen["cpu_s"] = round(scr.cpu_s, 1)
+    res.notes.append(f"wall time {res.runtime_s:.0f} s; simulation CPU time {res.cpu_s:.0f} s "
+                     f"(= {res.cpu_s / workers:.0f} s on {workers} dedicated cores)")
     if screen:
         res.notes.append(f"Morris screen of {screen['n_params']} parameters ({screen['n_runs']} runs, r={morris_r}) "
                          f"kept the top {top} by mu*; Sobol base sample N={n} ({res.n_runs} runs).")

@@ -184,6 +184,7 @@ def read_diary(path: str | Path | None = None, *, rows: Sequence[Mapping[str, ob
     cols = sorted(present - {"date"})
     data = {c: np.array([records.get(d, {}).get(c, math.nan) for d in dates], float) for c in cols}
     filled: list[str] = []
+    is_gap = np.array([d not in records for d in dates])
     for c in INPUT_COLS:
         v = data[c]
         if np.isnan(v[0]):
@@ -193,8 +194,9 @@ def read_diary(path: str | Path | None = None, *, rows: Sequence[Mapping[str, ob
             v[: ok[0]] = v[ok[0]]
             filled.append(f"{c} on the first {ok[0]} day(s) (back-filled)")
         nan = np.isnan(v)
+        if (nan & ~is_gap).any():
+            filled.append(f"{c} on {int((nan & ~is_gap).sum())} day(s)")
         if nan.any():
-            filled.append(f"{c} on {int(nan.sum())} day(s)")
             idx = np.where(~nan, np.arange(len(v)), 0)
             np.maximum.accumulate(idx, out=idx)
             data[c] = v[idx]
@@ -335,7 +337,7 @@ class TwinFit:
 
 
 def fit(diary: Diary, params: Sequence[str] = DEFAULT_PARAMS, *, model: Model | None = None, rtol: float = 1e-5,
-        max_nfev: int = 40, diff_step: float = 0.05) -> TwinFit:
+        max_nfev: int = 30, diff_step: float = 0.02, tol: float = 1e-4) -> TwinFit:
     """MAP + Laplace fit of ``params`` (log-normal priors) to ``diary``."""
     from scipy.optimize import least_squares
 
@@ -379,7 +381,7 @@ def fit(diary: Diary, params: Sequence[str] = DEFAULT_PARAMS, *, model: Model | 
         return np.concatenate([data_res(z), z])  # prior: standard normal in z
 
     sol = least_squares(res, np.zeros(len(params)), bounds=(zlo, zhi), method="trf", diff_step=diff_step, max_nfev=max_nfev,
-                        x_scale=1.0)
+                        x_scale=1.0, ftol=tol, xtol=tol, gtol=tol)
     J = sol.jac
     H = J.T @ J
     cov = np.linalg.pinv(H)
@@ -438,12 +440,17 @@ def _arm_scenario(diary: Diary, arm: Mapping[str, float], weeks: float) -> Scena
     return diary_scenario(diary, extra_days=days, after=after, extra_episodes=eps)
 
 
+_BASE: dict[str, Model] = {}
+
+
 def _arm_job(args):
     overrides, scenario, days, n_days = args
     from .. import load_model
     from ..simulation import simulate
 
-    m = load_model().with_params(overrides)
+    if "m" not in _BASE:
+        _BASE["m"] = load_model()
+    m = _BASE["m"].with_params(overrides)
     ds = simulate(m, scenario, days=days, output_every=1.0, rtol=1e-5)
     t = ds["time"].values
     last = t > days - 1.0 + 1e-9

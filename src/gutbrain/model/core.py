@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-__all__ = ["State", "Quantity", "Input", "Namespace", "hill", "hill_down", "pos", "smooth_pos", "saturate", "T"]
+__all__ = ["State", "Quantity", "Input", "Namespace", "hill", "hill_down", "hill_excess", "pos", "smooth_pos", "saturate", "T"]
 
 T = sp.Symbol("t", real=True)  # model time in hours
 
@@ -119,6 +119,17 @@ def hill(x: sp.Expr, k: sp.Expr, n: sp.Expr | float) -> sp.Expr:
     any exponent; the floor changes no value by more than 1e-12^n / k^n.
     """
     xp = sp.Max(x, TINY)
+    return xp**n / (xp**n + k**n)
+
+
+def hill_excess(x: sp.Expr, k: sp.Expr, n: sp.Expr | float) -> sp.Expr:
+    """Hill function of an excess ``x`` that crosses zero near the reference state (e.g. IL-6 - baseline).
+
+    Uses :func:`smooth_pos` (width 1 % of ``k``) instead of a hard floor, so the right-hand side
+    stays differentiable where the patient actually lives and stiff solvers are not forced to
+    reject steps at the kink.
+    """
+    xp = smooth_pos(x, 0.01 * k)
     return xp**n / (xp**n + k**n)
 
 

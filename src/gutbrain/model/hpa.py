@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .core import Quantity, State, T, hill, pos
+from .core import Quantity, State, T, hill_excess, smooth_pos
 
 NAME = "hpa"
 TITLE = "HPA axis"
@@ -53,7 +53,7 @@ QUANTITIES = (
     Quantity("circadian_drive", "dimensionless", "SCN drive of CRH release", _circadian),
     Quantity("awakening_drive", "dimensionless", "cortisol-awakening pulse of adrenal ACTH sensitivity", _awakening),
     Quantity("stress_crh", "dimensionless", "stress-driven CRH drive (perceived stress x HPA reactivity)",
-             lambda ns: ns.hpa_reactivity * pos(ns.PS - ns.ps_baseline)),
+             lambda ns: ns.hpa_reactivity * smooth_pos(ns.PS - ns.ps_baseline, 0.001)),
     Quantity("gr_feedback", "dimensionless", "cortisol-GR negative feedback factor",
              lambda ns: 1 / (1 + ns.k_feedback * ns.GR * ns.CORT / ns.cort_ref)),
     Quantity("cortisol_nmol", "nmol/L", "plasma cortisol", lambda ns: 27.59 * ns.CORT, observable=True),
@@ -62,12 +62,12 @@ QUANTITIES = (
 
 def rates(ns):
     drive = ns.circadian_drive * (
-        1 + ns.stress_crh + ns.s_il6_crh * hill(ns.IL6 - ns.w6, ns.K_il6_crh, 1) + ns.s_cr_crh * ns.CR)
+        1 + ns.stress_crh + ns.s_il6_crh * hill_excess(ns.IL6 - ns.w6, ns.K_il6_crh, 1) + ns.s_cr_crh * ns.CR)
     return {
         "CRH": ns.d_crh * (drive * ns.gr_feedback * (1 + ns.k_feedback) - ns.CRH),
         "ACTH": ns.k_acth * ns.CRH * ns.gr_feedback * (1 + ns.k_feedback) - ns.d_acth * ns.ACTH,
         "CORT": ns.k_cort * ns.ACTH * (1 + ns.awakening_drive) - ns.d_cort * ns.CORT,
         "CORTavg": (ns.CORT - ns.CORTavg) / 24,
-        "GR": ns.k_gr * (1 - ns.GR) - ns.k_gr_loss * ns.GR * (hill(ns.CORTavg / ns.cort_ref - 1, ns.K_gr_cort, 2)
+        "GR": ns.k_gr * (1 - ns.GR) - ns.k_gr_loss * ns.GR * (hill_excess(ns.CORTavg / ns.cort_ref - 1, ns.K_gr_cort, 2)
                                                                + ns.a_gr_inflam * ns.inflammation),
     }

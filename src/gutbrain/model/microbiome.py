@@ -11,7 +11,7 @@ SCFA are produced in proportion to fermenter activity and absorbed by the colon.
 
 from __future__ import annotations
 
-from .core import Quantity, State, hill, saturate
+from .core import Quantity, State, hill_excess, saturate
 
 NAME = "microbiome"
 TITLE = "Microbiome and short-chain fatty acids"
@@ -39,7 +39,7 @@ def _lab_resource(ns):
 
 def _pat_resource(ns):
     return (1 + ns.a_pat_sugar * ns.sugar / (ns.sugar + ns.K_sugar) + ns.a_pat_processed * ns.processed
-            + ns.a_pat_inflam * hill(ns.mucosal_inflammation - 1, ns.K_pat_inflam, ns.n_pat_inflam)
+            + ns.a_pat_inflam * hill_excess(ns.mucosal_inflammation - 1, ns.K_pat_inflam, ns.n_pat_inflam)
             + ns.a_pat_sns * (ns.SNS - 1))
 
 
