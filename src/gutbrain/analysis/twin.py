@@ -337,7 +337,7 @@ class TwinFit:
 
 
 def fit(diary: Diary, params: Sequence[str] = DEFAULT_PARAMS, *, model: Model | None = None, rtol: float = 1e-5,
-        max_nfev: int = 30, diff_step: float = 0.02, tol: float = 1e-4) -> TwinFit:
+        max_nfev: int = 30, diff_step: float = 0.1, tol: float = 1e-4, hess_step: float = 0.1) -> TwinFit:
     """MAP + Laplace fit of ``params`` (log-normal priors) to ``diary``."""
     from scipy.optimize import least_squares
 
@@ -382,7 +382,16 @@ def fit(diary: Diary, params: Sequence[str] = DEFAULT_PARAMS, *, model: Model | 
 
     sol = least_squares(res, np.zeros(len(params)), bounds=(zlo, zhi), method="trf", diff_step=diff_step, max_nfev=max_nfev,
                         x_scale=1.0, ftol=tol, xtol=tol, gtol=tol)
+    # Laplace: Gauss-Newton Hessian from a central-difference Jacobian (step hess_step prior SDs), which is less
+    # sensitive than the optimiser's forward differences to small-scale non-smoothness of the ODE solution
     J = sol.jac
+    if hess_step > 0:
+        J = np.empty_like(sol.jac)
+        for j in range(len(params)):
+            e = np.zeros(len(params))
+            e[j] = hess_step
+            up, dn = np.minimum(sol.x + e, zhi), np.maximum(sol.x - e, zlo)
+            J[:, j] = (res(up) - res(dn)) / (up[j] - dn[j])
     H = J.T @ J
     cov = np.linalg.pinv(H)
     z = sol.x

@@ -100,6 +100,19 @@ def _verdict(ref_holds: bool | None, frac: float | None, rule: str) -> str:
     return "does not hold"
 
 
+#: reference ranges a virtual patient's routine labs must meet under the reference scenario (days 0-7) to count as plausible
+PLAUSIBLE = {"CRP": (0.0, 10.0), "glucose": (3.9, 7.8), "CORT": (2.0, 12.0), "lm_ratio": (0.0, 0.1), "plasma_endotoxin": (0.0, 50.0)}
+
+
+def plausibility(healthy) -> np.ndarray:
+    """Patients whose labs (not their mood) are in reference ranges without any intervention."""
+    ok = healthy["status"].values == "ok"
+    for var, (lo, hi) in PLAUSIBLE.items():
+        v = healthy[var].sel(day=slice(0, 6)).mean("day").values
+        ok &= (v >= lo) & (v <= hi)
+    return ok
+
+
 def run_claims(ids: Sequence[str] | None = None, *, cohort: int = 0, seed: int = 0, model: Model | None = None, workers: int = 2,
                progress: Callable[[int, int], None] | None = None) -> list[ClaimResult]:
     """Run claims ``ids`` (default all) on the reference patient and a cohort of ``cohort`` virtual patients."""
@@ -121,13 +134,15 @@ def run_claims(ids: Sequence[str] | None = None, *, cohort: int = 0, seed: int =
         values = np.vstack([model.param_vector[None, :], values])
     else:
         patients, names, values = [model], list(model.parameters), model.param_vector[None, :]
-    needed = sorted({e for cid in ids for e in CLAIMS[cid].experiments})
+    needed = sorted({e for cid in ids for e in CLAIMS[cid].experiments} | {"healthy"})
     data = run_experiments(patients, needed, workers=workers, progress=progress)
+    plausible = plausibility(data["healthy"])
     results = []
     for cid in ids:
         c = CLAIMS[cid]
         out: Outcome = c.fn(data)
-        ok = np.ones(len(patients), bool)
+        ok = plausible.copy()
+        ok[0] = True  # the reference patient is plausible by construction (calibrated)
         for name in c.experiments:
             ok &= data[name]["status"].values == "ok"
         applicable = ok if out.applicable is None else (ok & out.applicable)
@@ -140,7 +155,8 @@ def run_claims(ids: Sequence[str] | None = None, *, cohort: int = 0, seed: int =
         numbers = dict(out.numbers)
         numbers.update({"reference_effect": float(out.effect[0]) if np.isfinite(out.effect[0]) else None,
                         "cohort_effect_median": float(np.nanmedian(out.effect[cohort_mask])) if n_app else None,
-                        "patients_applicable": n_app, "patients_failed": int((~ok).sum())})
+                        "patients_applicable": n_app, "patients_implausible": int((~plausible[1:]).sum()),
+                        "patients_failed": int(sum((data[n]["status"].values != "ok").sum() for n in c.experiments))})
         note = out.note
         if not applicable[0]:
             note = (note + " " if note else "") + "The claim's premise does not apply to the reference patient."

@@ -117,14 +117,16 @@ def c7(d):
 
 
 def _dysregulated(ds, h, a, b):
-    return ((w(ds, "phq9", a, b) - w(h, "phq9", a, b) >= 3) | (w(ds, "phq9", a, b) >= 10) | (w(ds, "gad7", a, b) >= 10)
+    """Still away from the patient's own unstressed state (the same patient under the reference scenario)."""
+    return ((w(ds, "phq9", a, b) - w(h, "phq9", a, b) >= 3) | (w(ds, "gad7", a, b) - w(h, "gad7", a, b) >= 3)
             | (w(ds, "Bp", a, b) >= 2 * w(h, "Bp", a, b)))
 
 
 @claim("C8", "Stress and gut damage form a self-reinforcing cycle: after a long stressor ends, some patients stay dysregulated (hysteresis).",
-       "stressor 0.8 for 8 weeks (days 7-63): 55-62 days after it ends, a patient is dysregulated if PHQ-9 is >= 3 points above healthy "
-       "or >= 10, or GAD-7 >= 10, or pathobionts are >= 2x healthy; the claim holds if any virtual patient is (cohort), "
-       "or the reference patient is.", ["long_stress", "healthy"] + [f"stress_{k}d" for k in STRESS_DURATIONS])
+       "stressor 0.8 for 8 weeks (days 7-63): 55-62 days after it ends, a patient is dysregulated if PHQ-9 or GAD-7 is >= 3 points "
+       "above, or pathobionts >= 2x, the same patient's values without the stressor; the claim holds if any plausible virtual "
+       "patient is (cohort), or the reference patient is. (Corrected after a first cohort run: an earlier version also counted "
+       "absolute PHQ-9/GAD-7 >= 10, which labelled patients already above 10 without any stressor as 'dysregulated'.)", ["long_stress", "healthy"] + [f"stress_{k}d" for k in STRESS_DURATIONS])
 def c8(d):
     h = d["healthy"]
     dys = _dysregulated(d["long_stress"], h, 118, 125)
