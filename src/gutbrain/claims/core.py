@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -76,7 +77,9 @@ def _drivers(values: np.ndarray, names: list[str], model: Model, effect: np.ndar
         col = x[:, j]
         if np.std(col) == 0:
             continue
-        rho = spearmanr(col, y).statistic
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rho = spearmanr(col, y).statistic
         if np.isfinite(rho):
             out.append((name, model.parameters[name].grade, float(rho)))
     out.sort(key=lambda r: -abs(r[2]))
