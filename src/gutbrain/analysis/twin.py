@@ -27,7 +27,9 @@ Each diary day becomes one day of inputs (stress, sleep, fibre, sugar, fermented
 (the person's pre-diary steady state) uses the means of the first seven days. Observations are read
 from the simulation at 20:00 (mood = 10 (1 - PHQ-9/27); PHQ-2 = 6 PHQ-9/27; GAD-2 = 6 GAD-7/21;
 GI symptoms) and at 08:00 (cortisol, CRP). Errors: Gaussian with SD 1.0 (mood, GI), 0.8 (PHQ-2, GAD-2)
-and log-normal SD 0.25 (cortisol), 0.30 (CRP). The personal parameters (default ``appraisal``,
+on a latent value that is rounded to an integer and clipped to the scale (the likelihood of an integer rating
+is the probability of its rounding interval, open-ended at the scale ends), and log-normal SD 0.25
+(cortisol), 0.30 (CRP). The personal parameters (default ``appraisal``,
 ``hpa_reactivity``, ``w6``, ``tau_dep``; all with log-normal priors) are fitted in standardised log
 space z = (log theta - log theta_ref) / sd_prior: MAP by ``scipy.optimize.least_squares`` (prior as
 extra residuals, bounds as box constraints), uncertainty by a Laplace approximation with the
@@ -267,6 +269,25 @@ def predict_observations(model: Model, diary: Diary, *, rtol: float = 1e-5) -> d
     return _obs_from_ds(ds, diary.n_days)
 
 
+def _rating_residuals(y: np.ndarray, mu: np.ndarray, sd: float, top: float) -> np.ndarray:
+    """Signed deviance residuals of integer ratings: rounded (interval-censored to y +- 0.5) and clipped to
+    [0, top] (censored at the ends), so r^2 = -2 log(L / L_max) with L = P(rating = y | mu)."""
+    from scipy.special import log_ndtr, ndtr
+
+    integer = np.abs(y - np.round(y)) < 1e-9
+    a = np.where(y <= 0, -np.inf, y - 0.5)
+    b = np.where(y >= top, np.inf, y + 0.5)
+    L = ndtr((b - mu) / sd) - ndtr((a - mu) / sd)
+    # L_max: the rating centred on mu (interior) or mu far beyond the end (censored ends)
+    lmax = np.where(np.isinf(a) | np.isinf(b), 1.0, ndtr(0.5 / sd) - ndtr(-0.5 / sd))
+    with np.errstate(divide="ignore"):
+        logl = np.where(L > 1e-250, np.log(np.maximum(L, 1e-300)), log_ndtr(-np.abs(y - mu) / sd))
+    dev = np.sqrt(np.maximum(0.0, -2.0 * (logl - np.log(lmax))))
+    r = np.sign(y - mu) * dev
+    gauss = (y - mu) / math.sqrt(sd ** 2 + 1.0 / 12.0)
+    return np.where(integer, r, gauss)
+
+
 def _residuals(pred: Mapping[str, np.ndarray], diary: Diary) -> np.ndarray:
     out = []
     for c in diary.observed():
@@ -275,8 +296,7 @@ def _residuals(pred: Mapping[str, np.ndarray], diary: Diary) -> np.ndarray:
         if c in LOG_OBS:
             out.append((np.log(y[ok]) - np.log(np.maximum(pred[c][ok], 1e-9))) / NOISE[c])
         else:
-            sd = math.sqrt(NOISE[c] ** 2 + 1.0 / 12.0)  # + rounding of integer ratings
-            out.append((y[ok] - pred[c][ok]) / sd)
+            out.append(_rating_residuals(y[ok], pred[c][ok], NOISE[c], COLUMNS[c][2]))
     return np.concatenate(out)
 
 
