@@ -76,4 +76,5 @@ def test_cohort_effect_sizes_are_finite_numbers(report):
     _, payload = report
     by = {t["id"]: t for t in payload["targets"]}
     for tid in ("T18", "T19"):
-        assert np.isfinite(by[tid]["value"]) and by[tid]["value"] < 0.2, (tid, by[tid]["value"])
+        # the probiotic lowers scores in the counterfactual trial: a negative effect size
+        assert np.isfinite(by[tid]["value"]) and by[tid]["value"] < 0, (tid, by[tid]["value"])

@@ -147,17 +147,17 @@ def cohort_values(model: Model, n: int = 1000, seed: int = 0, workers: int = 2) 
 
     patients = sample_patients(model, n, seed=seed)
     v: dict[str, tuple[float, str]] = {}
-    # virtual probiotic trial: half the cohort placebo, half probiotic, 8 weeks; scores at week 8
+    # virtual probiotic trial: every virtual patient in both arms (counterfactual placebo and probiotic, 8 weeks);
+    # d = mean difference of the week-8 scores over the pooled SD of the two arms
     rng = np.random.default_rng(seed)
-    arm = rng.permutation(n) % 2 == 1
-    placebo = simulate([p for p, a in zip(patients, arm, strict=True) if not a], "healthy-baseline", days=70, output_every=24.0, throw=False, workers=workers)
-    treated = simulate([p for p, a in zip(patients, arm, strict=True) if a], "probiotic-8-weeks", days=70, output_every=24.0, throw=False, workers=workers)
-    ok_p, ok_t = placebo.status.values == "ok", treated.status.values == "ok"
+    placebo = simulate(patients, "healthy-baseline", days=70, output_every=24.0, throw=False, workers=workers)
+    treated = simulate(patients, "probiotic-8-weeks", days=70, output_every=24.0, throw=False, workers=workers)
+    ok = (placebo.status.values == "ok") & (treated.status.values == "ok")
     for tid, var in (("T18", "phq9"), ("T19", "gad7")):
-        a = treated[var].sel(time=70).values[ok_t]
-        b = placebo[var].sel(time=70).values[ok_p]
-        v[tid] = (_cohen_d(a, b), f"Cohen's d of {var} at week 8 (day 70), probiotic arm ({ok_t.sum()}) minus placebo arm ({ok_p.sum()}); "
-                               "parallel groups randomised from one virtual cohort")
+        a = treated[var].sel(time=70).values[ok]
+        b = placebo[var].sel(time=70).values[ok]
+        v[tid] = (_cohen_d(a, b), f"Cohen's d of {var} at week 8 (day 70), probiotic minus placebo, pooled SD of the two arms; "
+                               f"each of {ok.sum()} virtual patients simulated in both arms (counterfactual trial)")
     # cross-section: each patient lives one of three everyday lives (reference, western diet, chronic work stress)
     lives = ["healthy-baseline", "western-diet", "chronic-work-stress"]
     life = rng.integers(0, 3, n)
