@@ -97,6 +97,7 @@ def register(app: typer.Typer) -> None:
             console.print(f"[bold red]error:[/] {exc}")
             raise typer.Exit(code=2) from None
         elapsed = time.perf_counter() - started
+        written = plot_claims(results, plots) if plots is not None else []
         if as_json:
             print(json.dumps({"claims": [r.to_dict() for r in results], "elapsed_s": round(elapsed, 1), "cohort": cohort,
                               "disclaimer": DISCLAIMER}, indent=2, default=float))
@@ -105,7 +106,6 @@ def register(app: typer.Typer) -> None:
         counts = {v: sum(r.verdict == v for r in results) for v in ("holds", "partly", "does not hold")}
         console.print(f"{counts['holds']} hold, {counts['partly']} partly, {counts['does not hold']} do not hold; "
                       f"{cohort} virtual patients; {elapsed:.0f} s")
-        if plots is not None:
-            for p in plot_claims(results, plots):
-                console.print(f"plot written to {p}")
+        for p in written:
+            console.print(f"plot written to {p}")
         console.print(f"[dim]{DISCLAIMER}[/]")
