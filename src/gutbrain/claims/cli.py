@@ -29,6 +29,16 @@ def _table(results) -> Table:
     return t
 
 
+def _save(fig, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig.text(0.5, 0.01, DISCLAIMER, ha="center", fontsize=6)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def plot_claims(results, data_dir: Path) -> list[Path]:
     """C8: fraction still dysregulated vs stressor length; C15: recovery time course."""
     import matplotlib
@@ -48,12 +58,7 @@ def plot_claims(results, data_dir: Path) -> list[Path]:
         ax.set_ylabel("% still dysregulated 60 days later")
         ax.set_title(f"C8 hysteresis ({by['C8'].n_cohort} virtual patients)")
         ax.set_ylim(-2, 102)
-        fig.text(0.5, 0.01, DISCLAIMER, ha="center", fontsize=6)
-        fig.tight_layout(rect=(0, 0.04, 1, 1))
-        p = data_dir / "C8_hysteresis.png"
-        fig.savefig(p, dpi=110)
-        plt.close(fig)
-        out.append(p)
+        out.append(_save(fig, data_dir / "C8_hysteresis.png"))
     if "C15" in by and "recovery_curve" in by["C15"].numbers:
         curve = by["C15"].numbers["recovery_curve"]
         fig, ax = plt.subplots(figsize=(6, 4))
@@ -66,12 +71,7 @@ def plot_claims(results, data_dir: Path) -> list[Path]:
         ax.set_ylabel("% of the PHQ-9 excess resolved")
         ax.set_title("C15 recovery time course")
         ax.legend()
-        fig.text(0.5, 0.01, DISCLAIMER, ha="center", fontsize=6)
-        fig.tight_layout(rect=(0, 0.04, 1, 1))
-        p = data_dir / "C15_recovery.png"
-        fig.savefig(p, dpi=110)
-        plt.close(fig)
-        out.append(p)
+        out.append(_save(fig, data_dir / "C15_recovery.png"))
     return out
 
 

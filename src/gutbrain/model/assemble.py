@@ -57,6 +57,12 @@ class Structure:
         self.t = T
 
     @cached_property
+    def jacobian(self) -> list[tuple[int, int, sp.Expr]]:
+        """Non-zero entries ``(row, col, d rhs_row / d state_col)`` of the symbolic Jacobian (derived once)."""
+        m = sp.Matrix(self.rhs).jacobian(list(self.state_symbols))
+        return [(i, j, m[i, j]) for i in range(m.rows) for j in range(m.cols) if m[i, j] != 0]
+
+    @cached_property
     def digest(self) -> str:
         text = "|".join(str(e) for e in self.rhs + self.observable_exprs)
         return hashlib.sha256(text.encode()).hexdigest()[:16]

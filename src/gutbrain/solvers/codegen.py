@@ -12,7 +12,6 @@ Generated functions are cached per model structure, so every patient shares them
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,11 +23,33 @@ _NUMPY: dict[str, Any] = {}
 _JAX: dict[str, Any] = {}
 
 
-@dataclass(frozen=True)
 class NumpyFunctions:
-    rhs: Any
-    jac: Any
-    observables: Any
+    """Right-hand side and observables, plus the Jacobian built on first use (only the pure-Python
+    SciPy fallback needs it; deriving it costs seconds, which reading observables should not pay)."""
+
+    def __init__(self, s: Structure):
+        self._structure = s
+        self.rhs = sp.lambdify(_args(s), list(s.rhs), modules="math", cse=True)
+        self.observables = sp.lambdify(_args(s), list(s.observable_exprs), modules="numpy", cse=True)
+        self._jac = None
+
+    @property
+    def jac(self):
+        if self._jac is None:
+            s = self._structure
+            nz = s.jacobian
+            entries = sp.lambdify(_args(s), [e for _, _, e in nz], modules="math", cse=True)
+            rows = np.array([i for i, _, _ in nz])
+            cols = np.array([j for _, j, _ in nz])
+            n = len(s.states)
+
+            def jac(t, y, p, u):
+                out = np.zeros((n, n))
+                out[rows, cols] = entries(t, y, p, u)
+                return out
+
+            self._jac = jac
+        return self._jac
 
 
 def _args(s: Structure):
@@ -37,22 +58,7 @@ def _args(s: Structure):
 
 def numpy_functions(s: Structure) -> NumpyFunctions:
     if s.digest not in _NUMPY:
-        args = _args(s)
-        rhs = sp.lambdify(args, list(s.rhs), modules="math", cse=True)
-        jac_matrix = sp.Matrix(s.rhs).jacobian(list(s.state_symbols))
-        nz = [(i, j, jac_matrix[i, j]) for i in range(jac_matrix.rows) for j in range(jac_matrix.cols) if jac_matrix[i, j] != 0]
-        jac_entries = sp.lambdify(args, [e for _, _, e in nz], modules="math", cse=True)
-        rows = np.array([i for i, _, _ in nz])
-        cols = np.array([j for _, j, _ in nz])
-        n = len(s.states)
-
-        def jac(t, y, p, u):
-            out = np.zeros((n, n))
-            out[rows, cols] = jac_entries(t, y, p, u)
-            return out
-
-        obs = sp.lambdify(args, list(s.observable_exprs), modules="numpy", cse=True)
-        _NUMPY[s.digest] = NumpyFunctions(rhs=rhs, jac=jac, observables=obs)
+        _NUMPY[s.digest] = NumpyFunctions(s)
     return _NUMPY[s.digest]
 
 

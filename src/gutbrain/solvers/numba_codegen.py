@@ -48,9 +48,8 @@ class _Printer(PythonCodePrinter):
 
 def source(s: Structure) -> str:
     n = len(s.states)
-    jac = sp.Matrix(s.rhs).jacobian(list(s.state_symbols))
-    nz = [(i, j) for i in range(n) for j in range(n) if jac[i, j] != 0]
-    exprs = list(s.rhs) + [jac[i, j] for i, j in nz]
+    nz = [(i, j) for i, j, _ in s.jacobian]
+    exprs = list(s.rhs) + [e for _, _, e in s.jacobian]
     subs, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_c"), optimizations="basic")
     pr = _Printer({"fully_qualified_modules": True})
     lines = ["import math", "import numpy as np", "from numba import njit", "", ""]
@@ -64,7 +63,6 @@ def source(s: Structure) -> str:
 
     used_rhs = set().union(*(e.free_symbols for e in reduced[:n]))
     used_jac = set().union(*(e.free_symbols for e in reduced[n:])) if nz else set()
-    order = [sym for sym, _ in subs]
 
     def needed(roots):
         need = set(roots)
@@ -84,7 +82,6 @@ def source(s: Structure) -> str:
     # argument order of scipy.integrate.odeint (y, t, *args): no Python wrapper between LSODA and the compiled code
     body += ["@njit(cache=True)", "def rhs_odeint(y, t, p, u):", "    return rhs(t, y, p, u)", "", ""]
     body += ["@njit(cache=True)", "def jac_odeint(y, t, p, u):", "    return jac(t, y, p, u)", ""]
-    del order
     return "\n".join(lines + body)
 
 
