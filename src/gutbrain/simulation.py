@@ -16,6 +16,7 @@ from .scenarios import Scenario, get
 from .scenarios.scenario import MAX_DAYS, Schedule
 from .solvers import BACKENDS
 from .solvers.codegen import numpy_functions
+from .solvers.scipy_backend import default_method as _default_method
 
 __all__ = ["simulate", "SimulationError", "MAX_OUTPUT_POINTS"]
 
@@ -70,7 +71,7 @@ def _integrate(backend, models: Sequence[Model], y0s, schedule: Schedule, ts, rt
 
     for i, m in enumerate(models):
         try:
-            ys[i] = integrate(structure, y0s[i], m.param_vector, schedule, ts, rtol=rtol, atol=atol, method=method or "LSODA")
+            ys[i] = integrate(structure, y0s[i], m.param_vector, schedule, ts, rtol=rtol, atol=atol, method=method)
         except (SolverFailure, ArithmeticError):
             status[i] = "failed"
     return ys, status
@@ -150,7 +151,8 @@ def simulate(model: Model | Sequence[Model], scenario: Scenario | str = "healthy
     days
         Horizon in days (default: the scenario's).
     backend
-        ``"scipy"`` (reference; LSODA with tcrit, or ``method="BDF"``/``"Radau"``) or ``"jax"`` (diffrax Kvaerno5).
+        ``"scipy"`` (reference; default ``method`` ``"BDF-numba"``: SciPy's BDF compiled end to end with numba,
+        or ``"LSODA"``/``"BDF"``/``"Radau"`` through SciPy) or ``"jax"`` (diffrax Kvaerno5).
     rtol, atol
         Solver tolerances.
     output_every
@@ -197,7 +199,7 @@ def simulate(model: Model | Sequence[Model], scenario: Scenario | str = "healthy
                               "try backend='scipy', method='BDF', tighter rtol, or throw=False to keep the other patients")
     ds = _dataset(models, scenario, schedule, ts, ys, status)
     ds.attrs.update({
-        "gutbrain_version": __version__, "backend": backend, "solver": (method or "LSODA") if backend == "scipy" else "diffrax.Kvaerno5",
+        "gutbrain_version": __version__, "backend": backend, "solver": (method or _default_method()) if backend == "scipy" else "diffrax.Kvaerno5",
         "rtol": rtol, "atol": atol, "warmup_days": warmup_days, "scenario": scenario.name, "scenario_hash": scenario.hash,
         "model": models[0].name, "structure_hash": models[0].structure.digest,
         "parameter_hash": models[0].param_hash if not many else ",".join(m.param_hash for m in models[:50]),

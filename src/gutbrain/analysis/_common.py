@@ -33,7 +33,7 @@ def integrate_from(model: Model, y0: np.ndarray, scenario: Scenario, days: float
     sched: Schedule = scenario.schedule(days)
     ts = np.linspace(0.0, 24.0 * days, int(round(24.0 * days / every_h)) + 1)
     ys = integrate(model.structure, np.asarray(y0, float), model.param_vector, sched, ts, rtol=rtol,
-                   atol=atol * model.state_scales, method="LSODA")
+                   atol=atol * model.state_scales)
     o = observables(model, ts, ys, sched) if obs else {}
     return ts / 24.0, ys, o
 

@@ -16,7 +16,7 @@ from scipy.optimize import least_squares
 from ..model.assemble import Model
 from .data import endotoxin_summary
 
-IMMUNE_STATES = ("Eexo", "MR", "MA", "TNF", "IL6", "IL8", "IL10")
+IMMUNE_STATES = ("Eexo", "MR", "MA", "TNF", "IL6", "IL8", "IL10", "TOLi", "TOL")
 CYTOKINES = {"TNF": "TNF", "IL6": "IL6", "IL8": "IL8", "IL10": "IL10"}
 FITTED = ("kMA", "kMTNF", "kM", "xME", "kTNFM", "kTNF", "k6", "k6M", "k6TNF", "x6TNF", "k8", "k8M", "k8TNF", "k10", "k10M", "k106", "xTNF10")
 

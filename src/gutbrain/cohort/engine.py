@@ -28,6 +28,7 @@ import numpy as np
 from .._version import __version__
 from ..errors import DISCLAIMER, InputError, suggest
 from ..model.assemble import Model
+from ..solvers.scipy_backend import default_method as _default_method
 from . import store as _store
 from .sampling import _validate, sample_matrix
 
@@ -268,7 +269,7 @@ class Cohort:
             "scenario_hash": scen.hash, "scenario_json": _store.to_json(scen.to_dict()), "n": self.n, "seed": self.seed,
             "method": self.method, "vary": "" if self.vary is None else ",".join(self.vary),
             "subtypes": ",".join(self.subtypes), "spread": self.spread, "days": days, "warmup_days": float(warmup_days),
-            "output_every": float(output_every), "backend": backend, "solver": "LSODA" if backend == "scipy" else "diffrax.Kvaerno5",
+            "output_every": float(output_every), "backend": backend, "solver": _default_method() if backend == "scipy" else "diffrax.Kvaerno5",
             "rtol": float(rtol), "atol": float(atol), "atol_scaled_by": "state typical magnitudes",
             "reduce": reduce, "outputs": list(outputs), "chunk": int(chunk), "n_chunks": -(-self.n // chunk),
             "created": _store.now(), "disclaimer": DISCLAIMER,

@@ -6,6 +6,14 @@ couplings added: cortisol (through glucocorticoid-receptor function) and efferen
 (cholinergic) tone suppress cytokine release (Borovikova et al. 2000, doi:10.1038/35013070).
 Endotoxin of gut origin enters with a bioactive fraction (most circulating LPS is bound to
 lipoproteins and neutralised). CRP is made by the liver in response to IL-6.
+
+Endotoxin tolerance (added to the bolus model): strong monocyte activation induces, with a delay
+of hours, a refractory state that lowers further activation and wanes over days (Draisma et al.
+2009, doi:10.1097/CCM.0b013e31819c3c67: a second 2 ng/kg bolus 24 h later gave strongly blunted
+cytokine responses in humans; Biswas & Lopez-Collazo 2009, doi:10.1016/j.it.2009.07.009). The
+single-bolus curves are nearly unchanged (tolerance develops after the activation peak), and
+sustained low-grade endotoxin can no longer drive the TNF -> monocyte-activation feedback into a
+runaway that the single-bolus model, which never saw continuous exposure, would allow.
 """
 
 from __future__ import annotations
@@ -26,6 +34,8 @@ STATES = (
     State("IL8", "pg/mL", 2.96, "plasma IL-8"),
     State("IL10", "pg/mL", 4.2, "plasma IL-10"),
     State("CRP", "mg/L", 1.0, "plasma C-reactive protein"),
+    State("TOLi", "dimensionless", 0.0, "endotoxin-tolerance induction signal (0 = none, 1 = saturated)"),
+    State("TOL", "dimensionless", 0.0, "monocyte endotoxin tolerance (0 = naive, 1 = fully tolerant)"),
 )
 
 
@@ -39,7 +49,7 @@ def _suppression(ns):
 
 def _activation(ns):
     return (hill(ns.endotoxin_bioactive, ns.xME, ns.hME) * (ns.kM + ns.kMTNF * hill(ns.TNF, ns.xMTNF, ns.hMTNF))
-            * hill_down(ns.IL10, ns.xM10, ns.hM10) * ns.MR)
+            * hill_down(ns.IL10, ns.xM10, ns.hM10) * ns.MR * (1 - ns.tol_max * ns.TOL))
 
 
 QUANTITIES = (
@@ -66,4 +76,6 @@ def rates(ns):
                - ns.k8 * (ns.IL8 - ns.w8),
         "IL10": (ns.k10M + ns.k106 * hill(ns.IL6, ns.x106, ns.h106)) * ns.MA - ns.k10 * (ns.IL10 - ns.w10),
         "CRP": ns.k_crp * ns.IL6 / (ns.IL6 + ns.K_crp_il6) - ns.d_crp * ns.CRP,
+        "TOLi": ns.k_tol_on * hill(ns.MA, ns.K_tol, ns.n_tol) * (1 - ns.TOLi) - ns.k_tol_off * ns.TOLi,
+        "TOL": ns.k_tol_delay * (ns.TOLi - ns.TOL),
     }

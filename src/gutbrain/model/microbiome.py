@@ -11,7 +11,7 @@ SCFA are produced in proportion to fermenter activity and absorbed by the colon.
 
 from __future__ import annotations
 
-from .core import Quantity, State, hill_excess, saturate
+from .core import Quantity, State, hill_excess, saturate, smooth_pos
 
 NAME = "microbiome"
 TITLE = "Microbiome and short-chain fatty acids"
@@ -52,13 +52,26 @@ def _logistic(ns, b, capacity):
     return (1 - (b + ns.alpha_comp * (ns.community - b)) / (capacity + 1e-6))
 
 
+def _niche_growth(ns, r, b, capacity):
+    """Net growth ``r b L`` of a resident group with logistic factor ``L``, with the net loss bounded by washout.
+
+    When a niche shrinks abruptly (a day without fibre) a plain logistic term makes the group die at
+    ``r b^2 / capacity``, i.e. wiped out within hours. Resident bacteria whose substrate disappears are
+    lost no faster than colonic washout, so ``L`` is bounded below smoothly at ``-k_loss_max / r``
+    (``smooth_pos`` with width 5 % of the bound; at steady state, where ``L`` is near 0, the bound is inactive).
+    """
+    m = ns.k_loss_max / r
+    return r * b * (smooth_pos(_logistic(ns, b, capacity) + m, 0.05 * m) - m)
+
+
 QUANTITIES = (
     Quantity("fibre_resource", "dimensionless", "fermentable substrate availability", _fibre_resource),
     Quantity("lab_resource", "dimensionless", "growth boost of lactic-acid bacteria by prebiotics", _lab_resource),
     Quantity("pat_resource", "dimensionless", "growth advantage of pathobionts (sugar, processed food, inflammation, catecholamines)", _pat_resource),
     Quantity("community", "dimensionless", "total community (sum of groups)", _community),
-    Quantity("cap_fib", "dimensionless", "fibre-fermenter capacity (fibre supply x richness)",
-             lambda ns: ns.K_fib * ns.Div * ns.fibre_resource * (ns.fibre_ref + ns.K_fibre) / ns.fibre_ref),
+    Quantity("cap_fib", "dimensionless", "fibre-fermenter capacity (dietary fibre + host mucin glycans, x richness)",
+             lambda ns: ns.K_fib * ns.Div * (ns.fib_cap_floor + (1 - ns.fib_cap_floor) * ns.fibre_resource
+                                             * (ns.fibre_ref + ns.K_fibre) / ns.fibre_ref)),
     Quantity("cap_lab", "dimensionless", "LAB capacity (prebiotics x richness)", lambda ns: ns.K_lab * ns.Div * ns.lab_resource),
     Quantity("cap_pat", "dimensionless", "pathobiont capacity (sugar, processed food, inflammation, catecholamines)",
              lambda ns: ns.K_pat * ns.pat_resource),
@@ -79,11 +92,11 @@ QUANTITIES = (
 
 def rates(ns):
     return {
-        "Bf": ns.r_fib * ns.Bf * _logistic(ns, ns.Bf, ns.cap_fib)
+        "Bf": _niche_growth(ns, ns.r_fib, ns.Bf, ns.cap_fib)
               - (ns.kabx_fib * ns.antibiotic + ns.k_fib_inflam * (ns.mucosal_inflammation - 1)) * ns.Bf + ns.seed_fib * ns.Div,
-        "Bl": ns.r_lab * ns.Bl * _logistic(ns, ns.Bl, ns.cap_lab) - ns.kabx_lab * ns.antibiotic * ns.Bl
+        "Bl": _niche_growth(ns, ns.r_lab, ns.Bl, ns.cap_lab) - ns.kabx_lab * ns.antibiotic * ns.Bl
               + ns.seed_lab * ns.Div + ns.k_fermented_seed * ns.fermented,
-        "Bp": ns.r_pat * ns.Bp * _logistic(ns, ns.Bp, ns.cap_pat)
+        "Bp": _niche_growth(ns, ns.r_pat, ns.Bp, ns.cap_pat)
               - (ns.kabx_pat * ns.antibiotic + ns.k_pat_butyrate * (ns.butyrate_effect - 1) + ns.k_pat_probiotic * ns.Bpro) * ns.Bp
               + ns.seed_pat,
         "Bpro": ns.k_pro_colonise * ns.probiotic / (ns.probiotic + ns.K_probiotic_dose)

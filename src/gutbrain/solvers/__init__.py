@@ -3,8 +3,9 @@
 =========  ======================================================  =======  =======  ====
 backend    integrator                                              stiff    batched  GPU
 =========  ======================================================  =======  =======  ====
-scipy      LSODA (odeint, tcrit at every switch) or BDF/Radau      yes      no       no
-           (solve_ivp, one segment per switch), symbolic Jacobian
+scipy      BDF-numba (default: SciPy's BDF compiled end to end     yes      no       no
+           with numba), LSODA (odeint) or BDF/Radau (solve_ivp);
+           one segment per switch, symbolic Jacobian
 jax        diffrax Kvaerno5, PID controller with jump_ts, jit+vmap yes      yes      yes
 =========  ======================================================  =======  =======  ====
 

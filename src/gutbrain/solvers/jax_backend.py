@@ -62,14 +62,14 @@ def _solver(structure: Structure, max_steps: int):
     return single, batched
 
 
-def integrate(structure: Structure, y0, p, schedule: Schedule, ts, *, rtol: float, atol: float, max_steps: int = 400_000):
+def integrate(structure: Structure, y0, p, schedule: Schedule, ts, *, rtol: float, atol: float, max_steps: int = 2_000_000):
     single, _ = _solver(structure, max_steps)
     times, values, jumps = _pad_schedule(schedule, float(ts[-1]))
     ys, ok, steps = single(jnp.asarray(y0), jnp.asarray(p), times, values, jumps, jnp.asarray(ts), rtol, atol)
     return np.asarray(ys), bool(ok), int(steps)
 
 
-def integrate_batch(structure: Structure, y0s, ps, schedule: Schedule, ts, *, rtol: float, atol: float, max_steps: int = 400_000):
+def integrate_batch(structure: Structure, y0s, ps, schedule: Schedule, ts, *, rtol: float, atol: float, max_steps: int = 2_000_000):
     """Integrate many patients at once: ``y0s`` (n, n_states), ``ps`` (n, n_params)."""
     _, batched = _solver(structure, max_steps)
     times, values, jumps = _pad_schedule(schedule, float(ts[-1]))
