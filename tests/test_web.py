@@ -346,26 +346,35 @@ def test_bad_cohort_requests(client, body, status, needle):
 
 @pytest.fixture()
 def queue_client():
-    # jobs long enough (several seconds) that the first is still running when the third request arrives
     app = create_app(workers=0, limits=Limits(max_days=180, max_cohort=8, max_jobs=2))
     with TestClient(app) as c:
         yield c
     app.state.service.close()
 
 
-def test_job_queue_is_bounded_and_jobs_cancel(queue_client):
+def test_job_queue_is_bounded_and_jobs_cancel(queue_client, monkeypatch):
+    """Two jobs are held running (their simulations wait on an event), so a third request must get 429."""
+    import threading
+
+    from gutbrain.web import worker
+
+    release = threading.Event()
+    real = worker.run_cohort_chunk
+
+    def held(*args, **kwargs):
+        release.wait(60)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(worker, "run_cohort_chunk", held)
     fuzz_client = queue_client
-    ids, third = [], None
-    for _ in range(6):  # each job takes ~10 s; a job may still finish between two requests on a loaded machine
-        r = fuzz_client.post("/api/cohort", json={"n": 5, "days": 120, "output_every": 24})
-        if r.status_code == 429:
-            third = r
-            break
+    ids = []
+    for _ in range(2):
+        r = fuzz_client.post("/api/cohort", json={"n": 2, "days": 3, "output_every": 24})
         assert r.status_code == 202, r.text
         ids.append(r.json()["id"])
-    assert third is not None, "the queue accepted 6 jobs of ~10 s each with max_jobs=2"
+    third = fuzz_client.post("/api/cohort", json={"n": 2, "days": 3, "output_every": 24})
     assert "wait" in _ok_error(third, 429)["fix"]
-    assert len(ids) >= 2
+    release.set()
     cancelled = fuzz_client.delete(f"/api/jobs/{ids[-1]}").json()
     assert cancelled["id"] == ids[-1]
     finals = [_wait(fuzz_client, i) for i in ids]
