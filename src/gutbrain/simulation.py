@@ -151,7 +151,8 @@ def simulate(model: Model | Sequence[Model], scenario: Scenario | str = "healthy
     days
         Horizon in days (default: the scenario's).
     backend
-        ``"scipy"`` (reference; default ``method`` ``"BDF-numba"``: SciPy's BDF compiled end to end with numba,
+        ``"scipy"`` (reference; default ``method`` ``"BDF-split"``: SciPy's BDF compiled with numba, run on the
+        glucose block and then on the rest of the model; ``"BDF-numba"``: the same BDF on the whole model;
         or ``"LSODA"``/``"BDF"``/``"Radau"`` through SciPy) or ``"jax"`` (diffrax Kvaerno5).
     rtol, atol
         Solver tolerances.

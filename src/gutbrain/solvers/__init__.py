@@ -3,13 +3,15 @@
 =========  ======================================================  =======  =======  ====
 backend    integrator                                              stiff    batched  GPU
 =========  ======================================================  =======  =======  ====
-scipy      BDF-numba (default: SciPy's BDF compiled end to end     yes      no       no
-           with numba), LSODA (odeint) or BDF/Radau (solve_ivp);
-           one segment per switch, symbolic Jacobian
+scipy      BDF-split (default: SciPy's BDF compiled with numba,  yes      no       no
+           glucose block first, rest second), BDF-numba (same
+           BDF on the whole model), LSODA (odeint) or BDF/Radau
+           (solve_ivp); one segment per switch, symbolic Jacobian
 jax        diffrax Kvaerno5, PID controller with jump_ts, jit+vmap yes      yes      yes
 =========  ======================================================  =======  =======  ====
 
-Both step exactly onto every schedule switch (meal start/end, dose, stressor on/off).
+Both step exactly onto every schedule switch (meal start/end, dose, stressor on/off); BDF-split
+restarts each block only at switches of the inputs that block reads.
 """
 
 BACKENDS = ("scipy", "jax")

@@ -5,7 +5,10 @@ Every method integrates each constant-input segment separately and restarts exac
 switch (meal start/end, dose, stressor on/off): LSODA through ``scipy.integrate.odeint``
 (lowest call overhead), BDF and Radau through ``solve_ivp``. ``"BDF-numba"`` runs the same
 BDF algorithm as SciPy's, compiled end to end with numba (:mod:`gutbrain.solvers.numba_bdf`:
-no Python call per step); without numba it falls back to ``solve_ivp`` BDF.
+no Python call per step); without numba it falls back to ``solve_ivp`` BDF. ``"BDF-split"`` (the
+default) runs that compiled BDF on the model's two blocks one after the other: the glucose-insulin
+block, which reads no other state, day by day with repeated days reused, then the rest of the model
+with the glucose coupling interpolated (:mod:`gutbrain.solvers.split`; exact up to solver tolerance).
 """
 
 from __future__ import annotations
@@ -19,15 +22,15 @@ from ..model.assemble import Structure
 from ..scenarios.scenario import Schedule
 from .codegen import numpy_functions
 
-METHODS = ("LSODA", "BDF", "Radau", "BDF-numba")
+METHODS = ("LSODA", "BDF", "Radau", "BDF-numba", "BDF-split")
 _WARNED_NO_NUMBA = False
 
 
 def default_method() -> str:
-    """``"BDF-numba"`` (whole integration compiled; ~2.4x faster than LSODA here) when numba is installed, else LSODA."""
+    """``"BDF-split"`` (compiled BDF on the model's two blocks; ~5x faster than LSODA here) when numba is installed, else LSODA."""
     from . import numba_codegen
 
-    return "BDF-numba" if numba_codegen.available() else "LSODA"
+    return "BDF-split" if numba_codegen.available() else "LSODA"
 
 
 class SolverFailure(RuntimeError):
@@ -50,16 +53,17 @@ def integrate(structure: Structure, y0: np.ndarray, p: np.ndarray, schedule: Sch
     method = method or default_method()
     if method not in METHODS:
         raise ValueError(f"method {method!r}: choose one of {METHODS}")
-    if method == "BDF-numba":
+    if method in ("BDF-numba", "BDF-split"):
         from . import numba_codegen
 
         if numba_codegen.available():
-            from . import numba_bdf
+            from . import numba_bdf, split
 
-            return numba_bdf.integrate(structure, y0, p, schedule, ts, rtol=rtol, atol=atol)
+            solver = split if method == "BDF-split" else numba_bdf
+            return solver.integrate(structure, y0, p, schedule, ts, rtol=rtol, atol=atol)
         global _WARNED_NO_NUMBA
         if not _WARNED_NO_NUMBA:
-            warnings.warn("method 'BDF-numba' needs numba: using solve_ivp BDF instead", RuntimeWarning, stacklevel=2)
+            warnings.warn(f"method {method!r} needs numba: using solve_ivp BDF instead", RuntimeWarning, stacklevel=2)
             _WARNED_NO_NUMBA = True
         method = "BDF"
     rhs, jac, rhs_o, jac_o = rhs_and_jacobian(structure)
