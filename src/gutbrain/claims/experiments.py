@@ -73,44 +73,67 @@ for _d in STRESS_DURATIONS:
                                      7.0 + _d + 60.0)
 
 
+def daily_means(t_days: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Means over each day ``(k, k + 1]`` (day 0 also holds ``t = 0``) of ``values`` (..., time), skipping NaN.
+
+    Returns ``(days, means)``; a day with no finite value is NaN. (A NumPy reduction: xarray's groupby took
+    ~90 % of the claims' run time.)
+    """
+    day = np.floor(np.asarray(t_days, float) - 1e-9).clip(0)
+    starts = np.flatnonzero(np.r_[True, np.diff(day) != 0])
+    valid = np.isfinite(values)
+    sums = np.add.reduceat(np.where(valid, values, 0.0), starts, axis=-1)
+    counts = np.add.reduceat(valid, starts, axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    return day[starts], means
+
+
 def _daily(ds: xr.Dataset, days: float) -> xr.Dataset:
-    sub = ds[list(VARS)]
-    day = np.floor(sub.time.values - 1e-9).clip(0)
-    out = sub.groupby(xr.DataArray(day, dims="time", name="day")).mean().astype("float32").transpose("patient", "day")
+    t = ds.time.values
+    data = {}
+    for v in VARS:
+        day, m = daily_means(t, ds[v].values)
+        data[v] = (("patient", "day"), m.astype("float32"), ds[v].attrs)
+    out = xr.Dataset(data, coords={"patient": ds.patient.values, "day": day})
     out["status"] = ds["status"]
     return out
 
 
 def _run_chunk(args) -> dict[str, xr.Dataset]:
-    models, names = args
+    models, names, rtol = args
+    tol = dict(rtol=rtol, atol=rtol * 1e-2)
     out = {}
     for name in names:
         make, days = EXPERIMENTS[name]
         if name == "endotoxin":
-            ds = simulate(models, make(), days=days, output_every=0.25, throw=False)
+            ds = simulate(models, make(), days=days, output_every=0.25, throw=False, **tol)
             keep = ds[["TNF", "IL6", "kyn_trp", "gad7", "phq9", "CORT"]].astype("float32")
             keep["status"] = ds["status"]
             out[name] = keep
         else:
-            ds = simulate(models, make(), days=days, output_every=2.0, throw=False)
+            ds = simulate(models, make(), days=days, output_every=2.0, throw=False, **tol)
             out[name] = _daily(ds, days)
     return out
 
 
 def run(models: Sequence[Model], names: Sequence[str] | None = None, *, workers: int = 2, chunk: int = 8,
-        progress: Callable[[int, int], None] | None = None) -> dict[str, xr.Dataset]:
-    """Simulate the experiments for every patient; returns name -> Dataset (patient, day)."""
+        progress: Callable[[int, int], None] | None = None, rtol: float = 1e-6) -> dict[str, xr.Dataset]:
+    """Simulate the experiments for every patient; returns name -> Dataset (patient, day).
+
+    ``rtol`` is the solvers' relative tolerance (absolute tolerance ``rtol / 100`` x each state's scale).
+    """
     names = list(names or EXPERIMENTS)
     chunks = [list(models[i:i + chunk]) for i in range(0, len(models), chunk)]
     parts: list[dict[str, xr.Dataset]] = []
     if workers <= 1 or len(chunks) == 1:
         for k, c in enumerate(chunks):
-            parts.append(_run_chunk((c, names)))
+            parts.append(_run_chunk((c, names, rtol)))
             if progress:
                 progress(min((k + 1) * chunk, len(models)), len(models))
     else:
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-            for k, part in enumerate(pool.map(_run_chunk, [(c, names) for c in chunks])):
+            for k, part in enumerate(pool.map(_run_chunk, [(c, names, rtol) for c in chunks])):
                 parts.append(part)
                 if progress:
                     progress(min((k + 1) * chunk, len(models)), len(models))
