@@ -91,6 +91,24 @@ def test_bistability_map_agrees_with_long_simulations(tmp_path):
     assert "hysteresis" in bm.summary and bm.to_dict()["disclaimer"] == DISCLAIMER
 
 
+def test_diet_axis_map_for_the_reference_patient(tmp_path):
+    """Diet-quality axis: western (0) to fibre-rich (1). The reference patient has one steady state at each end
+    (both starts agree), with more pathobionts on the western diet; a long run confirms the map point."""
+    assert bi.diet_quality(0.5) == bi.DIET_ANCHORS[1] and bi.diet_quality(0.0) == bi.DIET_ANCHORS[0]
+    with pytest.raises(InputError, match="diet quality"):
+        bi.diet_quality(1.5)
+    with pytest.raises(InputError, match="axis"):
+        bi.sweep(None, [0.0], axis="sleep", settle_days=60, average_days=14)
+    bm = bi.sweep(None, [0.0, 1.0], axis="diet", settle_days=80, average_days=14, workers=1, label="reference patient")
+    assert bm.bistable == [False, False] and bm.region is None
+    assert bm.healthy["pathobiont_share"][0] > 2 * bm.healthy["pathobiont_share"][1]
+    assert "no bistability for diet quality" in bm.summary
+    v = bi.validate(bm, 0.0, "dysregulated", days=160)
+    assert v["agrees"], v
+    png, html = bi.plot([bm], tmp_path / "diet")
+    assert png.exists() and "diet quality" in html.read_text()
+
+
 @pytest.mark.slow
 def test_reference_patient_is_monostable_and_full_map():
     maps = bi.run(None, levels=[0.0, 0.1, 0.2, 0.3, 0.4], settle_days=200)

@@ -1,7 +1,9 @@
-"""Bistability maps: steady states of the slow gut-immune-mood subsystem against chronic stress intensity.
+"""Bistability maps: steady states of the slow gut-immune-mood subsystem against chronic stress or diet quality.
 
-For each constant stress level (all day, every day; diet and sleep at the reference unless given) the
-model is simulated for ``settle_days`` from two starts:
+Two axes: ``axis="stress"`` (constant stress level 0-1, all day, every day; diet and sleep at the
+reference unless given) and ``axis="diet"`` (diet quality 0-1: 0 = western diet, 0.5 = the reference
+diet, 1 = fibre-rich diet with fermented food, linear in each diet channel between these; stress fixed).
+At each level the model is simulated for ``settle_days`` from two starts:
 
 * **healthy start** - the patient's own steady rhythm without stress (60 days from the nominal state);
 * **dysregulated start** - the state after ``kick_days`` of severe stress (1.0) with 5-h sleep.
@@ -27,11 +29,31 @@ from ..errors import DISCLAIMER, InputError, suggest
 from ..model.assemble import Model
 from ._common import constant_scenario, integrate_from
 
-__all__ = ["BistabilityMap", "sweep", "validate", "branch_starts", "SUBTYPE_GUT_LOOP", "run"]
+__all__ = ["BistabilityMap", "sweep", "validate", "branch_starts", "diet_quality", "SUBTYPE_GUT_LOOP", "run", "AXES"]
 
 #: a patient subtype, within the evidence bounds, with a steep inflammation -> pathobiont niche feedback
 SUBTYPE_GUT_LOOP = {"a_pat_inflam": 2.0, "n_pat_inflam": 4.0, "K_pat_inflam": 1.5}
 READOUTS = ("pathobiont_share", "phq9", "gad7", "CRP")
+AXES = {"stress": "chronic stress intensity (0-1, all day)", "diet": "diet quality (0 western, 0.5 reference, 1 fibre-rich)"}
+#: diet-quality anchors: western (q = 0), the model's reference inputs (q = 0.5), fibre-rich with fermented food (q = 1)
+DIET_ANCHORS = ({"fibre": 12.0, "sugar": 120.0, "processed": 0.7, "fermented": 0.0},
+                {"fibre": 20.0, "sugar": 50.0, "processed": 0.3, "fermented": 0.2},
+                {"fibre": 40.0, "sugar": 25.0, "processed": 0.1, "fermented": 1.5})
+
+
+def diet_quality(q: float) -> dict[str, float]:
+    """Diet channel levels at quality ``q`` in [0, 1] (piecewise linear through the three anchors)."""
+    if not 0.0 <= float(q) <= 1.0:
+        raise InputError("diet quality", q, "a number in [0, 1] (0 western, 0.5 reference, 1 fibre-rich)")
+    lo, hi, f = (DIET_ANCHORS[0], DIET_ANCHORS[1], 2 * q) if q <= 0.5 else (DIET_ANCHORS[1], DIET_ANCHORS[2], 2 * q - 1)
+    return {k: lo[k] + (hi[k] - lo[k]) * f for k in lo}
+
+
+def _levels_at(axis: str, level: float, diet: Mapping[str, float] | None, stress: float) -> dict[str, float]:
+    """Constant input levels of one map point."""
+    if axis == "diet":
+        return dict(diet_quality(level), stress=float(stress))
+    return dict(diet or {}, stress=float(level))
 
 
 def _readouts(model: Model, ys: np.ndarray, obs: Mapping[str, np.ndarray], sl: slice) -> dict[str, float]:
@@ -44,14 +66,18 @@ def _readouts(model: Model, ys: np.ndarray, obs: Mapping[str, np.ndarray], sl: s
 _STARTS: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 
 
-def branch_starts(model: Model, *, diet: Mapping[str, float] | None = None, kick_days: float = 120.0) -> tuple[np.ndarray, np.ndarray]:
-    """(healthy start, dysregulated start) states for ``model`` (cached per parameter set, diet and kick)."""
-    key = (model.param_hash, tuple(sorted((diet or {}).items())), kick_days)
+def branch_starts(model: Model, *, diet: Mapping[str, float] | None = None, kick_days: float = 120.0,
+                  kick_diet: Mapping[str, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(healthy start, dysregulated start) states for ``model`` (cached per parameter set, diet and kick).
+
+    The kick is ``kick_days`` of stress 1.0 with 5-h sleep on ``kick_diet`` (default: ``diet``).
+    """
+    key = (model.param_hash, tuple(sorted((diet or {}).items())), kick_days, tuple(sorted((kick_diet or {}).items())))
     if key in _STARTS:
         return _STARTS[key]
     _, ys, _ = integrate_from(model, model.y0, constant_scenario(dict(diet or {}), 60), 60, obs=False)
     healthy = ys[-1]
-    kick = dict(diet or {}, stress=1.0, sleep_hours=5.0)
+    kick = dict(kick_diet if kick_diet is not None else (diet or {}), stress=1.0, sleep_hours=5.0)
     _, ys, _ = integrate_from(model, healthy, constant_scenario(kick, kick_days), kick_days, obs=False)
     if len(_STARTS) < 64:
         _STARTS[key] = (healthy, ys[-1])
@@ -59,11 +85,11 @@ def branch_starts(model: Model, *, diet: Mapping[str, float] | None = None, kick
 
 
 def _settle(args):
-    params, y0, level, diet, days, avg = args
+    params, y0, levels, days, avg = args
     from .. import load_model
 
     m = load_model().with_params(params)
-    t, ys, obs = integrate_from(m, y0, constant_scenario(dict(diet or {}, stress=float(level)), days), days, every_h=3.0)
+    t, ys, obs = integrate_from(m, y0, constant_scenario(levels, days), days, every_h=3.0)
     n_avg = int(round(avg * 8))
     last = _readouts(m, ys, obs, slice(len(t) - n_avg, len(t)))
     prev = _readouts(m, ys, obs, slice(len(t) - 2 * n_avg, len(t) - n_avg))
@@ -84,6 +110,8 @@ class BistabilityMap:
     runtime_s: float = 0.0
     label: str = "patient"
     validation: list[dict] = field(default_factory=list)
+    axis: str = "stress"
+    fixed_stress: float = 0.0  # the stress level of a diet-axis map
     disclaimer: str = DISCLAIMER
 
     @property
@@ -98,14 +126,19 @@ class BistabilityMap:
         return (min(lv), max(lv)) if lv else None
 
     @property
+    def axis_name(self) -> str:
+        return "chronic stress" if self.axis == "stress" else f"diet quality (stress {self.fixed_stress:g})"
+
+    @property
     def summary(self) -> str:
         r = self.region
         if r is None:
-            return (f"{self.label}: no bistability for chronic stress {min(self.levels):g}-{max(self.levels):g} "
+            return (f"{self.label}: no bistability for {self.axis_name} {min(self.levels):g}-{max(self.levels):g} "
                     "(healthy and dysregulated starts reach the same steady state)")
-        return (f"{self.label}: two steady states (hysteresis) for chronic stress {r[0]:g}-{r[1]:g}; "
+        at = "stress" if self.axis == "stress" else "diet quality"
+        return (f"{self.label}: two steady states (hysteresis) for {self.axis_name} {r[0]:g}-{r[1]:g}; "
                 f"pathobiont share {self.healthy['pathobiont_share'][self.levels.index(r[0])]:.3f} (healthy branch) vs "
-                f"{self.dysregulated['pathobiont_share'][self.levels.index(r[0])]:.3f} (dysregulated branch) at stress {r[0]:g}")
+                f"{self.dysregulated['pathobiont_share'][self.levels.index(r[0])]:.3f} (dysregulated branch) at {at} {r[0]:g}")
 
     def to_dict(self) -> dict:
         from dataclasses import asdict
@@ -115,23 +148,39 @@ class BistabilityMap:
         return d
 
 
+def _starts(m: Model, axis: str, diet: Mapping[str, float] | None):
+    # diet axis: the dysregulated start is the kick on the western diet (the worst end of the axis)
+    return branch_starts(m, diet=diet, kick_diet=diet_quality(0.0) if axis == "diet" else None)
+
+
 def sweep(params: Mapping[str, float] | None = None, levels: Sequence[float] = tuple(np.round(np.linspace(0, 0.6, 13), 3)), *,
           diet: Mapping[str, float] | None = None, settle_days: float = 200.0, average_days: float = 28.0, tol: float = 0.05,
-          workers: int | None = None, label: str = "patient", model: Model | None = None) -> BistabilityMap:
-    """Steady states from a healthy and a dysregulated start at each chronic stress level."""
+          workers: int | None = None, label: str = "patient", model: Model | None = None, axis: str = "stress",
+          stress: float = 0.0) -> BistabilityMap:
+    """Steady states from a healthy and a dysregulated start at each level of ``axis`` ("stress" or "diet").
+
+    On the diet axis ``levels`` are diet qualities (see :func:`diet_quality`) and ``stress`` is held fixed.
+    """
     from .. import load_model
 
     t0 = time.perf_counter()
+    if axis not in AXES:
+        raise InputError("axis", axis, "stress or diet", suggest(str(axis), AXES))
+    if axis == "diet" and diet:
+        raise InputError("diet", diet, "no fixed diet on the diet axis", "leave diet out: the axis sets it")
+    if not 0.0 <= float(stress) <= 1.0:
+        raise InputError("stress", stress, "a level in [0, 1]")
     base = model or load_model()
     params = dict(params or {})
     m = base.with_params(params)
     for lv in levels:
         if not 0.0 <= float(lv) <= 1.0:
-            raise InputError("stress level", lv, "levels in [0, 1]", "e.g. 0, 0.05, ..., 0.6")
+            raise InputError(f"{axis} level", lv, "levels in [0, 1]", "e.g. 0, 0.05, ..., 0.6")
     if settle_days < 2 * average_days:
         raise InputError("settle_days", settle_days, f"at least 2 x average_days = {2 * average_days:g}")
-    healthy, sick = branch_starts(m, diet=diet)
-    jobs = [(params, y0, float(lv), diet, settle_days, average_days) for lv in levels for y0 in (healthy, sick)]
+    healthy, sick = _starts(m, axis, diet)
+    jobs = [(params, y0, _levels_at(axis, float(lv), diet, stress), settle_days, average_days) for lv in levels
+            for y0 in (healthy, sick)]
     workers = workers or min(2, os.cpu_count() or 1)
     if workers > 1 and len(jobs) > 2:
         import multiprocessing as mp
@@ -145,13 +194,15 @@ def sweep(params: Mapping[str, float] | None = None, levels: Sequence[float] = t
     s = {k: [res[2 * i + 1][0][k] for i in range(len(levels))] for k in READOUTS}
     drift = {"healthy": [abs(res[2 * i][0]["pathobiont_share"] - res[2 * i][1]["pathobiont_share"]) for i in range(len(levels))],
              "dysregulated": [abs(res[2 * i + 1][0]["pathobiont_share"] - res[2 * i + 1][1]["pathobiont_share"]) for i in range(len(levels))]}
-    # where the reference patient sits: its own unstressed steady state (last 28 days of the 60-day healthy start)
+    # where the reference patient sits: its own unstressed steady state on the reference diet (last 28 days of the
+    # 60-day healthy start): stress 0 on the stress axis, diet quality 0.5 on the diet axis
     ref_model = base
     _, ys, obs = integrate_from(ref_model, ref_model.y0, constant_scenario(dict(diet or {}), 60), 60, every_h=3.0)
     ref = _readouts(ref_model, ys, obs, slice(len(ys) - int(average_days * 8), len(ys)))
     ref["stress"] = 0.0
+    ref["x"] = 0.0 if axis == "stress" else 0.5
     return BistabilityMap(params, [float(x) for x in levels], h, s, drift, settle_days, average_days, tol, ref,
-                          time.perf_counter() - t0, label)
+                          time.perf_counter() - t0, label, axis=axis, fixed_stress=float(stress) if axis == "diet" else 0.0)
 
 
 def validate(bmap: BistabilityMap, level: float, branch: str, *, days: float | None = None, diet: Mapping[str, float] | None = None,
@@ -164,10 +215,11 @@ def validate(bmap: BistabilityMap, level: float, branch: str, *, days: float | N
     if level not in bmap.levels:
         raise InputError("level", level, f"a level of the map: {bmap.levels}")
     m = (model or load_model()).with_params(bmap.params)
-    healthy, sick = branch_starts(m, diet=diet)
+    healthy, sick = _starts(m, bmap.axis, diet)
     days = days or 2 * bmap.settle_days
     t, ys, obs = integrate_from(m, healthy if branch == "healthy" else sick,
-                                constant_scenario(dict(diet or {}, stress=float(level)), days), days, every_h=3.0)
+                                constant_scenario(_levels_at(bmap.axis, float(level), diet, bmap.fixed_stress), days), days,
+                                every_h=3.0)
     long = _readouts(m, ys, obs, slice(len(t) - int(bmap.average_days * 8), len(t)))
     i = bmap.levels.index(level)
     mapped = (bmap.healthy if branch == "healthy" else bmap.dysregulated)["pathobiont_share"][i]
@@ -177,7 +229,9 @@ def validate(bmap: BistabilityMap, level: float, branch: str, *, days: float | N
            "long_pathobiont_share": long["pathobiont_share"], "long_phq9": long["phq9"],
            # same branch (closer to it than to the other branch) and within max(tol/2, 15 %) of the map value;
            # the dysregulated branch oscillates slowly, so 28-day means scatter by ~10 %
-           "agrees": bool(err <= max(0.5 * bmap.tol, 0.15 * mapped) and err <= abs(long["pathobiont_share"] - other))}
+           # (where the map has one steady state, both branches are the same point and only the distance counts)
+           "agrees": bool(err <= max(0.5 * bmap.tol, 0.15 * mapped)
+                          and (not bmap.bistable[i] or err <= abs(long["pathobiont_share"] - other)))}
     bmap.validation.append(rec)
     return rec
 
@@ -217,12 +271,13 @@ def plot(maps: Sequence[BistabilityMap], stem: Path | str, readouts: Sequence[st
                         "k*", ms=10, label="long-simulation check" if (k == 0 and v is bm.validation[0]) else None)
         ref = maps[0].reference_point
         if ref is not None:
-            ax.plot([ref["stress"]], [ref[r]], "D", color="k", ms=8, label="reference patient (no stress)")
-            g.add_scatter(x=[ref["stress"]], y=[ref[r]], mode="markers", marker=dict(symbol="diamond", size=11, color="black"),
-                          name="reference patient (no stress)", row=1, col=col, showlegend=col == 1)
-        ax.set_xlabel("chronic stress intensity (0-1, all day)")
+            x_ref = ref.get("x", ref["stress"])
+            ax.plot([x_ref], [ref[r]], "D", color="k", ms=8, label="reference patient (no stress, reference diet)")
+            g.add_scatter(x=[x_ref], y=[ref[r]], mode="markers", marker=dict(symbol="diamond", size=11, color="black"),
+                          name="reference patient (no stress, reference diet)", row=1, col=col, showlegend=col == 1)
+        ax.set_xlabel(AXES[maps[0].axis])
         ax.set_ylabel(labels.get(r, r))
-        g.update_xaxes(title_text="chronic stress intensity", row=1, col=col)
+        g.update_xaxes(title_text=AXES[maps[0].axis], row=1, col=col)
     axes[0].legend(fontsize=6.5, loc="best")
     fig.suptitle("; ".join(bm.summary for bm in maps), fontsize=7.5, wrap=True)
     fig.tight_layout(rect=(0, 0.04, 1, 0.92))
@@ -235,17 +290,18 @@ def plot(maps: Sequence[BistabilityMap], stem: Path | str, readouts: Sequence[st
 
 def run(params: Mapping[str, float] | None = None, *, levels: Sequence[float] | None = None, settle_days: float = 200.0,
         fallback: Mapping[str, float] = SUBTYPE_GUT_LOOP, validate_points: bool = True, workers: int | None = None,
-        progress=None) -> list[BistabilityMap]:
+        progress=None, axis: str = "stress", stress: float = 0.0) -> list[BistabilityMap]:
     """The ``gutbrain bistability`` pipeline: map the given patient (default: reference); if it shows no
     bistability, also map the ``fallback`` subtype; validate one point on each branch inside the region."""
-    levels = list(levels) if levels is not None else list(np.round(np.linspace(0, 0.6, 13), 3))
+    default = np.linspace(0, 0.6, 13) if axis == "stress" else np.linspace(0, 1, 11)
+    levels = list(levels) if levels is not None else list(np.round(default, 3))
     label = "reference patient" if not params else "patient " + ", ".join(f"{k}={v:g}" for k, v in params.items())
-    maps = [sweep(params, levels, settle_days=settle_days, workers=workers, label=label)]
+    kw = dict(settle_days=settle_days, workers=workers, axis=axis, stress=stress)
+    maps = [sweep(params, levels, label=label, **kw)]
     if progress:
         progress(maps[-1].summary)
     if maps[0].region is None and fallback:
-        maps.append(sweep(fallback, levels, settle_days=settle_days, workers=workers,
-                          label="subtype " + ", ".join(f"{k}={v:g}" for k, v in fallback.items())))
+        maps.append(sweep(fallback, levels, label="subtype " + ", ".join(f"{k}={v:g}" for k, v in fallback.items()), **kw))
         if progress:
             progress(maps[-1].summary)
     if validate_points:

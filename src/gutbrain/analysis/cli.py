@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..errors import DISCLAIMER, GutbrainError, InputError
+from ..errors import DISCLAIMER, GutbrainError, InputError, suggest
 
 console = Console()
 twin_app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -83,8 +83,10 @@ def sensitivity(scenario: str = typer.Argument(..., help="built-in scenario name
 
 
 def bistability(param: list[str] = typer.Option(None, "--param", help="patient parameter NAME=VALUE (repeatable); default: reference"),
-                max_stress: float = typer.Option(0.6, help="highest chronic stress level"),
-                steps: int = typer.Option(13, help="number of stress levels from 0"),
+                axis: str = typer.Option("stress", help="stress (chronic stress 0-max) or diet (quality 0 western - 1 fibre-rich)"),
+                stress: float = typer.Option(0.0, help="fixed chronic stress level on the diet axis"),
+                max_stress: float = typer.Option(0.6, help="highest chronic stress level (stress axis)"),
+                steps: int = typer.Option(None, help="number of levels (default 13 for stress, 11 for diet)"),
                 settle_days: float = typer.Option(200.0, help="days simulated per point"),
                 no_fallback: bool = typer.Option(False, help="do not map the gut-loop subtype when the patient is monostable"),
                 workers: int = typer.Option(2, help="processes"),
@@ -98,17 +100,23 @@ def bistability(param: list[str] = typer.Option(None, "--param", help="patient p
     try:
         stem = check_plot_path(out)
         params = _parse_params(param)
+        if axis not in bi.AXES:
+            raise InputError("--axis", axis, "stress or diet", suggest(axis, bi.AXES))
+        steps = steps if steps is not None else (13 if axis == "stress" else 11)
         if not 0 < max_stress <= 1 or not 2 <= steps <= 41:
             raise InputError("--max-stress/--steps", (max_stress, steps), "max stress in (0, 1] and 2-41 steps")
-        levels = list(np.round(np.linspace(0, max_stress, steps), 4))
+        if not 0 <= stress <= 1:
+            raise InputError("--stress", stress, "a chronic stress level in [0, 1]")
+        top = max_stress if axis == "stress" else 1.0
+        levels = list(np.round(np.linspace(0, top, steps), 4))
         with console.status("mapping steady states ..."):
-            maps = bi.run(params, levels=levels, settle_days=settle_days, workers=workers,
+            maps = bi.run(params, levels=levels, settle_days=settle_days, workers=workers, axis=axis, stress=stress,
                           fallback={} if no_fallback else bi.SUBTYPE_GUT_LOOP)
     except GutbrainError as exc:
         _fail(exc)
     for bm in maps:
         table = Table(title=bm.label)
-        for c in ("stress", "Bp share (healthy start)", "Bp share (dysregulated start)", "PHQ-9 healthy", "PHQ-9 dysregulated", "two states?"):
+        for c in (bm.axis, "Bp share (healthy start)", "Bp share (dysregulated start)", "PHQ-9 healthy", "PHQ-9 dysregulated", "two states?"):
             table.add_column(c, justify="right")
         for i, lv in enumerate(bm.levels):
             table.add_row(f"{lv:g}", f"{bm.healthy['pathobiont_share'][i]:.3f}", f"{bm.dysregulated['pathobiont_share'][i]:.3f}",
@@ -116,7 +124,7 @@ def bistability(param: list[str] = typer.Option(None, "--param", help="patient p
         console.print(table)
         console.print(f"[bold]{bm.summary}[/]")
         for v in bm.validation:
-            console.print(f"long-simulation check ({v['days']:g} days) at stress {v['level']:g}, {v['branch']} branch: "
+            console.print(f"long-simulation check ({v['days']:g} days) at {bm.axis} {v['level']:g}, {v['branch']} branch: "
                           f"map {v['map_pathobiont_share']:.3f}, long run {v['long_pathobiont_share']:.3f} -> "
                           + ("agrees" if v["agrees"] else "[red]differs[/]"))
     png, html = bi.plot(maps, stem)
