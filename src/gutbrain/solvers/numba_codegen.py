@@ -46,13 +46,20 @@ class _Printer(PythonCodePrinter):
         return f"(1.0 if {self._print(expr.args[0])} > 0 else 0.0)"
 
 
-def source(s: Structure) -> str:
+def functions(s: Structure, rows=None, rhs_name: str = "rhs", jac_name: str = "jac") -> list[str]:
+    """Source lines of two numba functions of ``(t, y, p, u)`` (``y`` the full state vector).
+
+    ``rhs_name`` returns the derivatives of the states ``rows`` (default: all, in order) and ``jac_name``
+    the Jacobian block ``d rows / d rows``; only the expressions these need are computed.
+    """
     n = len(s.states)
-    nz = [(i, j) for i, j, _ in s.jacobian]
-    exprs = list(s.rhs) + [e for _, _, e in s.jacobian]
+    rows = list(range(n)) if rows is None else [int(r) for r in rows]
+    pos = {r: k for k, r in enumerate(rows)}
+    m = len(rows)
+    nz = [(pos[i], pos[j], e) for i, j, e in s.jacobian if i in pos and j in pos]
+    exprs = [s.rhs[r] for r in rows] + [e for _, _, e in nz]
     subs, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_c"), optimizations="basic")
     pr = _Printer({"fully_qualified_modules": True})
-    lines = ["import math", "import numpy as np", "from numba import njit", "", ""]
 
     def header(name, shape):
         body = ["@njit(cache=True)", f"def {name}(t, y, p, u):", f"    out = np.zeros({shape})"]
@@ -61,8 +68,8 @@ def source(s: Structure) -> str:
         body += [f"    {sym} = u[{k}]" for k, sym in enumerate(s.input_symbols)]
         return body
 
-    used_rhs = set().union(*(e.free_symbols for e in reduced[:n]))
-    used_jac = set().union(*(e.free_symbols for e in reduced[n:])) if nz else set()
+    used_rhs = set().union(*(e.free_symbols for e in reduced[:m]))
+    used_jac = set().union(*(e.free_symbols for e in reduced[m:])) if nz else set()
 
     def needed(roots):
         need = set(roots)
@@ -71,14 +78,20 @@ def source(s: Structure) -> str:
                 need |= e.free_symbols
         return [(sym, e) for sym, e in subs if sym in need]
 
-    body = header("rhs", n)
+    body = header(rhs_name, m)
     body += [f"    {sym} = {pr.doprint(e)}" for sym, e in needed(used_rhs)]
-    body += [f"    out[{k}] = {pr.doprint(e)}" for k, e in enumerate(reduced[:n])]
+    body += [f"    out[{k}] = {pr.doprint(e)}" for k, e in enumerate(reduced[:m])]
     body += ["    return out", "", ""]
-    body += header("jac", f"({n}, {n})")
+    body += header(jac_name, f"({m}, {m})")
     body += [f"    {sym} = {pr.doprint(e)}" for sym, e in needed(used_jac)]
-    body += [f"    out[{i}, {j}] = {pr.doprint(e)}" for (i, j), e in zip(nz, reduced[n:], strict=True)]
+    body += [f"    out[{i}, {j}] = {pr.doprint(e)}" for (i, j, _), e in zip(nz, reduced[m:], strict=True)]
     body += ["    return out", "", ""]
+    return body
+
+
+def source(s: Structure) -> str:
+    lines = ["import math", "import numpy as np", "from numba import njit", "", ""]
+    body = functions(s)
     # argument order of scipy.integrate.odeint (y, t, *args): no Python wrapper between LSODA and the compiled code
     body += ["@njit(cache=True)", "def rhs_odeint(y, t, p, u):", "    return rhs(t, y, p, u)", "", ""]
     body += ["@njit(cache=True)", "def jac_odeint(y, t, p, u):", "    return jac(t, y, p, u)", ""]
