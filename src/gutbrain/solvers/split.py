@@ -310,31 +310,35 @@ def integrate(structure: Structure, y0: np.ndarray, p: np.ndarray, schedule: Sch
 
     # ---- upstream block, day by day, reusing repeated days
     records: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (grid relative to day start, values, derivatives) of coupling
-    seen: dict[tuple, list[tuple[np.ndarray, int, np.ndarray, np.ndarray]]] = {}
+    seen: dict[tuple, list[tuple]] = {}  # day key -> [(start state, record index, states on the grid, output rows, end state)]
     day_map = np.zeros(n_days, dtype=float)
     yg = y0[up].copy()
     computed = reused = 0
     up_in = list(part.upstream_inputs)
-    all_edges, _ = _filtered_segments(schedule, t0, t_end, part.upstream_inputs)
-    inner = all_edges[1:-1]
-    times, values = np.asarray(schedule.times, float), np.asarray(schedule.values, float)
+    all_edges, gvals = _filtered_segments(schedule, t0, t_end, part.upstream_inputs)
+    inner = all_edges[1:-1]  # upstream switches; global segment j runs from all_edges[j] to all_edges[j + 1]
+    gkey = np.ascontiguousarray(gvals[:, up_in])
+    starts = t0 + DAY * np.arange(n_days)
+    ends = np.minimum(starts + DAY, t_end)
+    ie0, ie1 = np.searchsorted(inner, starts, side="right"), np.searchsorted(inner, ends, side="left")
+    k0s, k1s = np.searchsorted(ts, starts, side="right"), np.searchsorted(ts, ends, side="right")
+    q = 1e9  # day keys compare times on a 1e-9 h lattice relative to t0
+    inner_q = np.rint((inner - t0) * q).astype(np.int64)
+    ts_q = np.rint((ts - t0) * q).astype(np.int64)
     for d in range(n_days):
-        a = t0 + DAY * d
-        b = min(t0 + DAY * (d + 1), t_end)
-        edges = np.concatenate([[a], inner[np.searchsorted(inner, a, side="right"):np.searchsorted(inner, b, side="left")], [b]])
-        mid = 0.5 * (edges[:-1] + edges[1:])
-        useg = np.ascontiguousarray(values[np.maximum(np.searchsorted(times, mid, side="left") - 1, 0)])
-        k0, k1 = np.searchsorted(ts, a, side="right"), np.searchsorted(ts, b, side="right")
-        sel = np.zeros(len(ts), bool)
-        sel[k0:k1] = True
-        outs = ts[k0:k1]
-        key = (round(b - a, 9), np.round(edges - a, 9).tobytes(), useg[:, up_in].tobytes(), np.round(outs - a, 9).tobytes())
+        a, b = float(starts[d]), float(ends[d])
+        i0, i1, k0, k1 = int(ie0[d]), int(ie1[d]), int(k0s[d]), int(k1s[d])
+        off = int(round(DAY * d * q))
+        key = (int(round((b - a) * q)), (inner_q[i0:i1] - off).tobytes(), gkey[i0:i1 + 1].tobytes(), (ts_q[k0:k1] - off).tobytes())
         hit = None
-        for start, rec, grid_vals, end in seen.get(key, ()):
+        for start, *rest in seen.get(key, ()):
             if np.max(np.abs(yg - start) / (atol_up + rtol * np.abs(yg))) <= 1.0:
-                hit = (rec, grid_vals, end)
+                hit = rest
                 break
         if hit is None:
+            edges = np.concatenate([[a], inner[i0:i1], [b]])
+            useg = np.ascontiguousarray(gvals[i0:i1 + 1])
+            outs = ts[k0:k1]
             must = np.union1d(edges, outs)
             uni = a + GRID_H * np.arange(int(np.floor((b - a) / GRID_H)) + 1)
             uni = uni[(uni < b) & (np.min(np.abs(uni[:, None] - must[None, :]), axis=1) > 1e-7)]
@@ -347,15 +351,16 @@ def integrate(structure: Structure, y0: np.ndarray, p: np.ndarray, schedule: Sch
             ders = mod.up_derivatives(grid, vals, pe_up, np.ascontiguousarray(useg[seg]))
             stats[1] += len(grid)
             records.append((grid - a, np.ascontiguousarray(vals[:, cpos]), np.ascontiguousarray(ders[:, cpos])))
-            hit = (len(records) - 1, (grid - a, vals), vals[-1].copy())
+            rows = np.searchsorted(grid, outs)  # the outputs are grid points
+            hit = [len(records) - 1, vals, rows, vals[-1].copy()]
             seen.setdefault(key, []).append((yg.copy(), *hit))
             computed += 1
         else:
             reused += 1
-        rec, (grid_rel, vals), end = hit
+        rec, vals, rows, end = hit
         day_map[d] = rec
-        if outs.size:
-            out[np.flatnonzero(sel)[:, None], up[None, :]] = vals[np.searchsorted(grid_rel, np.round(outs - a, 9) - 1e-9)]
+        if k1 > k0:
+            out[k0:k1, up] = vals[rows]
         yg = end.copy()
 
     # ---- downstream block, whole horizon, with the coupling states interpolated from the records
