@@ -123,3 +123,15 @@ def test_simulate_uses_it_by_default(model):
     ref = gutbrain.simulate(model, "healthy-baseline", days=2, output_every=6, warmup_days=2, method="LSODA")
     for v in ("cortisol_nmol", "IL6", "glucose", "phq9"):
         np.testing.assert_allclose(ds[v].values, ref[v].values, rtol=1e-3)
+
+
+def test_without_an_upstream_block_it_is_the_unsplit_bdf(model, monkeypatch):
+    """A structure with no upstream block (partition None) falls back to BDF-numba: identical results."""
+    m = model
+    ts = np.linspace(0.0, 24.0, 9)
+    kw = dict(rtol=1e-6, atol=1e-8 * m.state_scales)
+    sched = get("healthy-baseline").schedule(1.0)
+    monkeypatch.setattr(split, "partition", lambda structure: None)
+    y = split.integrate(m.structure, m.y0, m.param_vector, sched, ts, **kw)
+    ref = numba_bdf.integrate(m.structure, m.y0, m.param_vector, sched, ts, **kw)
+    np.testing.assert_array_equal(y, ref)
