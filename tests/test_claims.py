@@ -105,7 +105,7 @@ def test_branches_equal_independent_runs():
     for name in names:
         assert name in BRANCHES
         make, days = EXPERIMENTS[name]
-        full = _daily(gutbrain.simulate([m], make(), days=days, output_every=2.0), days)
+        full = _daily(gutbrain.simulate([m], make(), days=days, output_every=2.0))
         np.testing.assert_array_equal(data[name].day.values, full.day.values)
         for v in VARS:
             np.testing.assert_allclose(data[name][v].values, full[v].values, rtol=1e-5, atol=1e-7, err_msg=f"{name} {v}")

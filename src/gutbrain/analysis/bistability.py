@@ -271,7 +271,7 @@ def plot(maps: Sequence[BistabilityMap], stem: Path | str, readouts: Sequence[st
                         "k*", ms=10, label="long-simulation check" if (k == 0 and v is bm.validation[0]) else None)
         ref = maps[0].reference_point
         if ref is not None:
-            x_ref = ref.get("x", ref["stress"])
+            x_ref = ref["x"]
             ax.plot([x_ref], [ref[r]], "D", color="k", ms=8, label="reference patient (no stress, reference diet)")
             g.add_scatter(x=[x_ref], y=[ref[r]], mode="markers", marker=dict(symbol="diamond", size=11, color="black"),
                           name="reference patient (no stress, reference diet)", row=1, col=col, showlegend=col == 1)

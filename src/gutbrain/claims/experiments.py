@@ -103,7 +103,7 @@ def daily_means(t_days: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.
     return day[starts], means
 
 
-def _daily(ds: xr.Dataset, days: float) -> xr.Dataset:
+def _daily(ds: xr.Dataset) -> xr.Dataset:
     t = ds.time.values
     data = {}
     for v in VARS:
@@ -130,6 +130,10 @@ def _state_at(ds: xr.Dataset, model: Model, day: float) -> np.ndarray:
     return np.stack([at[s.name].values for s in model.states], axis=-1)
 
 
+def _tolerances(rtol: float) -> dict[str, float]:
+    return {"rtol": rtol, "atol": rtol * 1e-2}  # atol is scaled by each state's typical magnitude
+
+
 def _branch(models, name: str, start: np.ndarray, parent: xr.Dataset, rtol: float) -> xr.Dataset:
     """Continue from the parent's state at the branch day under the branch's scenario; daily means over the whole horizon."""
     make, days = EXPERIMENTS[name]
@@ -137,11 +141,12 @@ def _branch(models, name: str, start: np.ndarray, parent: xr.Dataset, rtol: floa
     scenario = make()
     schedule = scenario.schedule(days)
     ts = np.linspace(24.0 * day0, 24.0 * days, int(round((days - day0) * 12)) + 1)
-    ys, status = _integrate("scipy", models, start, schedule, ts, rtol, rtol * 1e-2, None)
+    tol = _tolerances(rtol)
+    ys, status = _integrate("scipy", models, start, schedule, ts, tol["rtol"], tol["atol"], None)
     status = np.where(parent["status"].values == "ok", status, "failed")
     ds = _dataset(models, scenario, schedule, ts[1:], ys[:, 1:], status)  # t = day0 belongs to the parent's last day
     head = parent.drop_vars("status").sel(day=slice(None, day0 - 1))
-    tail = _daily(ds, days).drop_vars("status")
+    tail = _daily(ds).drop_vars("status")
     out = xr.concat([head, tail], dim="day", join="override")
     out["status"] = ("patient", np.asarray(status, dtype=str))
     return out
@@ -149,7 +154,7 @@ def _branch(models, name: str, start: np.ndarray, parent: xr.Dataset, rtol: floa
 
 def _run_chunk(args) -> dict[str, xr.Dataset]:
     models, names, rtol = args
-    tol = dict(rtol=rtol, atol=rtol * 1e-2)
+    tol = _tolerances(rtol)
     out: dict[str, xr.Dataset] = {}
     starts: dict[tuple[str, float], np.ndarray] = {}
     order = _order(names)
@@ -168,7 +173,7 @@ def _run_chunk(args) -> dict[str, xr.Dataset]:
             keep["status"] = ds["status"]
             out[name] = keep
         else:
-            out[name] = _daily(ds, days)
+            out[name] = _daily(ds)
     return {n: out[n] for n in names}
 
 

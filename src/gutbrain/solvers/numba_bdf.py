@@ -769,21 +769,32 @@ def driver(structure: Structure):
     return fn
 
 
-def _run(fn, y0, p, schedule, ts, rtol, atol, max_steps, return_stats):
-    from .scipy_backend import SolverFailure
-
-    # fresh writable C-contiguous float64 copies: one compiled signature for every call
+def prepare(ts, y0, p, rtol, atol):
+    """Fresh writable C-contiguous float64 copies (one compiled signature for every call), ``atol`` per state and
+    ``rtol`` floored as SciPy's ``validate_tol`` does."""
     ts = np.array(ts, dtype=float, order="C")
     y0 = np.array(y0, dtype=float, order="C")
     p = np.array(p, dtype=float, order="C")
     atol = np.array(np.broadcast_to(np.asarray(atol, float), y0.shape), order="C")
-    rtol = max(float(rtol), 100 * EPS)  # as scipy's validate_tol
+    return ts, y0, p, max(float(rtol), 100 * EPS), atol
+
+
+def check(label: str, status, stats, t_fail, edges) -> None:
+    """Raise ``SolverFailure`` naming the segment and time where the compiled integration of ``label`` stopped."""
+    if status == OK:
+        return
+    from .scipy_backend import SolverFailure
+
+    seg = min(int(stats[4]), len(edges) - 2)
+    raise SolverFailure(f"{label} failed on ({edges[seg]:g}, {edges[seg + 1]:g}) h at t = {t_fail:.6g} h: "
+                        f"{MESSAGES.get(int(status), f'status {status}')}")
+
+
+def _run(fn, y0, p, schedule, ts, rtol, atol, max_steps, return_stats):
+    ts, y0, p, rtol, atol = prepare(ts, y0, p, rtol, atol)
     edges, useg = segments(schedule, ts)
     out, status, stats, t_fail = fn(y0, p, edges, useg, ts, rtol, atol, int(max_steps))
-    if status != OK:
-        seg = min(int(stats[4]), len(edges) - 2)
-        raise SolverFailure(f"BDF-numba failed on ({edges[seg]:g}, {edges[seg + 1]:g}) h at t = {t_fail:.6g} h: "
-                            f"{MESSAGES.get(int(status), f'status {status}')}")
+    check("BDF-numba", status, stats, t_fail, edges)
     if return_stats:
         return out, dict(zip(STATS, (int(s) for s in stats), strict=True))
     return out

@@ -273,14 +273,6 @@ def _filtered_segments(schedule: Schedule, a: float, b: float, channels: tuple[i
     return edges, np.ascontiguousarray(values[idx], dtype=float)
 
 
-def _fail(what, status, stats, t_fail, edges):
-    from .scipy_backend import SolverFailure
-
-    seg = min(int(stats[4]), len(edges) - 2)
-    raise SolverFailure(f"BDF-split ({what} block) failed on ({edges[seg]:g}, {edges[seg + 1]:g}) h at t = {t_fail:.6g} h: "
-                        f"{numba_bdf.MESSAGES.get(int(status), f'status {status}')}")
-
-
 def integrate(structure: Structure, y0: np.ndarray, p: np.ndarray, schedule: Schedule, ts: np.ndarray, *,
               rtol: float, atol, max_steps: int = 100_000, return_stats: bool = False):
     """Same contract as :func:`gutbrain.solvers.numba_bdf.integrate`; see the module docstring for the method.
@@ -293,12 +285,8 @@ def integrate(structure: Structure, y0: np.ndarray, p: np.ndarray, schedule: Sch
         return numba_bdf.integrate(structure, y0, p, schedule, ts, rtol=rtol, atol=atol, max_steps=max_steps,
                                    return_stats=return_stats)
     mod = driver(structure)
-    ts = np.array(ts, dtype=float, order="C")
-    y0 = np.array(y0, dtype=float, order="C")
-    p = np.array(p, dtype=float, order="C")
+    ts, y0, p, rtol, atol = numba_bdf.prepare(ts, y0, p, rtol, atol)
     n = y0.shape[0]
-    atol = np.array(np.broadcast_to(np.asarray(atol, float), y0.shape), order="C")
-    rtol = max(float(rtol), 100 * numba_bdf.EPS)
     up, down, cpl = (np.array(v, dtype=np.int64) for v in (part.upstream, part.downstream, part.coupling))
     cpos = np.searchsorted(up, cpl)  # coupling states' columns within the upstream block
     pe_up = np.concatenate([p, y0])
@@ -345,8 +333,7 @@ def integrate(structure: Structure, y0: np.ndarray, p: np.ndarray, schedule: Sch
             grid = np.union1d(uni, must)
             vals, status, st, t_fail = mod.integrate_up(yg, pe_up, edges, useg, grid, rtol, atol_up, int(max_steps))
             stats += st
-            if status != numba_bdf.OK:
-                _fail("upstream", status, st, t_fail, edges)
+            numba_bdf.check("BDF-split (upstream block)", status, st, t_fail, edges)
             seg = np.clip(np.searchsorted(edges, grid, side="right") - 1, 0, len(useg) - 1)
             ders = mod.up_derivatives(grid, vals, pe_up, np.ascontiguousarray(useg[seg]))
             stats[1] += len(grid)
@@ -379,8 +366,7 @@ def integrate(structure: Structure, y0: np.ndarray, p: np.ndarray, schedule: Sch
     edges, useg = _filtered_segments(schedule, t0, t_end, part.downstream_inputs)
     vals, status, st, t_fail = mod.integrate_down(y0[down].copy(), pe, edges, useg, ts, rtol, atol_down, int(max_steps))
     stats += st
-    if status != numba_bdf.OK:
-        _fail("downstream", status, st, t_fail, edges)
+    numba_bdf.check("BDF-split (downstream block)", status, st, t_fail, edges)
     out[:, down] = vals
     out[0] = y0
     if return_stats:
