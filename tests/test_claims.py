@@ -100,12 +100,53 @@ def test_branches_equal_independent_runs():
     from gutbrain.claims.experiments import BRANCHES, EXPERIMENTS, VARS, _daily, run
 
     m = gutbrain.load_model()
-    names = ["western_then_fibre", "stress_14d"]
+    names = list(BRANCHES)  # includes branches of branches (stress_14d <- stress_84d <- healthy)
     data = run([m], names, workers=1, rtol=1e-6)
     for name in names:
-        assert name in BRANCHES
         make, days = EXPERIMENTS[name]
         full = _daily(gutbrain.simulate([m], make(), days=days, output_every=2.0))
         np.testing.assert_array_equal(data[name].day.values, full.day.values)
         for v in VARS:
             np.testing.assert_allclose(data[name][v].values, full[v].values, rtol=1e-5, atol=1e-7, err_msg=f"{name} {v}")
+
+
+def test_branch_inputs_equal_parent_before_branch_day():
+    """A branch may reuse its parent's prefix only if every input, meal and the warm-up agree before the branch day."""
+    from gutbrain.claims.experiments import BRANCHES, EXPERIMENTS
+
+    for name, (parent, day0) in BRANCHES.items():
+        a, b = EXPERIMENTS[name][0](), EXPERIMENTS[parent][0]()
+        t = np.arange(0.0, 24.0 * day0, 0.05)
+        np.testing.assert_array_equal(a.schedule(day0).at(t), b.schedule(day0).at(t), err_msg=name)
+        assert a.baseline().hash == b.baseline().hash, name
+        # and they differ afterwards (else the branch would be a duplicate experiment)
+        t2 = np.arange(24.0 * day0, 24.0 * EXPERIMENTS[name][1], 0.05)
+        assert not np.array_equal(a.schedule(EXPERIMENTS[name][1]).at(t2), b.schedule(EXPERIMENTS[name][1]).at(t2)), name
+
+
+def test_screen_skips_rejected_patients_and_keeps_the_rest_unchanged():
+    """Screened-out patients get NaN and status "skipped" outside the screening experiment; the kept ones equal an
+    unscreened run; the first patient is always simulated."""
+    import gutbrain
+    from gutbrain.claims.experiments import run
+    from gutbrain.cohort import sample_matrix
+
+    m = gutbrain.load_model()
+    values, params = sample_matrix(m, 2, seed=3)
+    pats = [m] + [m.with_params(dict(zip(params, row, strict=True))) for row in values]
+    names = ["healthy", "antibiotic", "stress_14d"]
+    reject_all = ("healthy", lambda ds: np.zeros(ds.sizes["patient"], bool))
+    screened = run(pats, names, workers=1, chunk=2, rtol=1e-4, screen=reject_all)
+    plain = run(pats, names, workers=1, chunk=2, rtol=1e-4)
+    np.testing.assert_array_equal(screened["healthy"]["phq9"].values, plain["healthy"]["phq9"].values)
+    for name in names[1:]:
+        assert list(screened[name]["status"].values) == ["ok", "skipped", "skipped"]
+        assert np.all(np.isnan(screened[name]["phq9"].values[1:]))
+        np.testing.assert_array_equal(screened[name]["phq9"].values[0], plain[name]["phq9"].values[0])
+        np.testing.assert_array_equal(screened[name].day.values, plain[name].day.values)
+    keep_second = ("healthy", lambda ds: np.arange(ds.sizes["patient"]) == 1)  # chunk-local index 1: patient 1 only
+    part = run(pats, names, workers=1, chunk=2, rtol=1e-4, screen=keep_second)
+    assert list(part["antibiotic"]["status"].values) == ["ok", "ok", "skipped"]
+    np.testing.assert_array_equal(part["antibiotic"]["phq9"].values[:2], plain["antibiotic"]["phq9"].values[:2])
+    with pytest.raises(ValueError, match="screening experiment"):
+        run(pats, ["antibiotic"], workers=1, screen=reject_all)

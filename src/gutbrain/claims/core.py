@@ -150,7 +150,9 @@ def run_claims(ids: Sequence[str] | None = None, *, cohort: int = 0, seed: int =
     else:
         patients, names, values = [model], list(model.parameters), model.param_vector[None, :]
     needed = sorted({e for cid in ids for e in CLAIMS[cid].experiments} | {"healthy"})
-    data = run_experiments(patients, needed, workers=workers, progress=progress, rtol=float(rtol))
+    # implausible virtual patients are excluded from every claim: after their healthy run, skip their other experiments
+    data = run_experiments(patients, needed, workers=workers, progress=progress, rtol=float(rtol),
+                           screen=("healthy", plausibility) if cohort else None)
     plausible = plausibility(data["healthy"])
     results = []
     for cid in ids:
@@ -171,7 +173,7 @@ def run_claims(ids: Sequence[str] | None = None, *, cohort: int = 0, seed: int =
         numbers.update({"reference_effect": float(out.effect[0]) if np.isfinite(out.effect[0]) else None,
                         "cohort_effect_median": float(np.nanmedian(out.effect[cohort_mask])) if n_app else None,
                         "patients_applicable": n_app, "patients_implausible": int((~plausible[1:]).sum()),
-                        "patients_failed": int(sum((data[n]["status"].values != "ok").sum() for n in c.experiments))})
+                        "patients_failed": int(sum((data[n]["status"].values == "failed").sum() for n in c.experiments))})
         note = out.note
         if not applicable[0]:
             note = (note + " " if note else "") + "The claim's premise does not apply to the reference patient."

@@ -6,7 +6,8 @@ daily means of the read-outs the claims use, keeping memory small for large coho
 
 Experiments that follow another one exactly up to some day (the three interventions of the
 vicious cycle from day 60, the fibre diet after 60 days of western diet, the shorter
-stressors inside the 84-day one) are *branches*: they continue from the parent's state on
+stressors inside the 84-day one, every intervention on the reference scenario before it
+starts) are *branches*: they continue from the parent's state on
 that day instead of recomputing the shared prefix (``BRANCHES``). Every custom experiment
 eats the reference meals (three a day), as the built-in scenarios and the healthy control do.
 """
@@ -84,6 +85,9 @@ BRANCHES: dict[str, tuple[str, float]] = {
     "vicious_therapy": ("vicious_none", 60.0), "vicious_gut": ("vicious_none", 60.0), "vicious_both": ("vicious_none", 60.0),
     "western_then_fibre": ("western", 60.0),
     **{f"stress_{d}d": (f"stress_{STRESS_DURATIONS[-1]}d", 7.0 + d) for d in STRESS_DURATIONS[:-1]},
+    # the reference scenario until the intervention starts
+    "antibiotic": ("healthy", 10.0), "work_stress": ("healthy", 14.0), "long_stress": ("healthy", 7.0),
+    "probiotic": ("healthy", 14.0), "low_grade": ("healthy", 7.0), f"stress_{STRESS_DURATIONS[-1]}d": ("healthy", 7.0),
 }
 
 
@@ -115,14 +119,18 @@ def _daily(ds: xr.Dataset) -> xr.Dataset:
 
 
 def _order(names: Sequence[str]) -> list[str]:
-    """``names`` plus the parents their branches need, parents first."""
+    """``names`` plus the parents their branches need, every parent before its branches."""
     todo = list(dict.fromkeys(names))
     for name in list(todo):
         while name in BRANCHES:
             name = BRANCHES[name][0]
             if name not in todo:
                 todo.append(name)
-    return sorted(todo, key=lambda n: n in BRANCHES)
+
+    def depth(name):
+        return 1 + depth(BRANCHES[name][0]) if name in BRANCHES else 0
+
+    return sorted(todo, key=depth)
 
 
 def _state_at(ds: xr.Dataset, model: Model, day: float) -> np.ndarray:
@@ -134,8 +142,11 @@ def _tolerances(rtol: float) -> dict[str, float]:
     return {"rtol": rtol, "atol": rtol * 1e-2}  # atol is scaled by each state's typical magnitude
 
 
-def _branch(models, name: str, start: np.ndarray, parent: xr.Dataset, rtol: float) -> xr.Dataset:
-    """Continue from the parent's state at the branch day under the branch's scenario; daily means over the whole horizon."""
+def _branch(models, name: str, start: np.ndarray, parent: xr.Dataset, rtol: float) -> tuple[xr.Dataset, xr.Dataset]:
+    """Continue from the parent's state at the branch day under the branch's scenario.
+
+    Returns the daily means over the whole horizon (the parent's up to the branch day) and the branch's own run.
+    """
     make, days = EXPERIMENTS[name]
     day0 = BRANCHES[name][1]
     scenario = make()
@@ -149,56 +160,98 @@ def _branch(models, name: str, start: np.ndarray, parent: xr.Dataset, rtol: floa
     tail = _daily(ds).drop_vars("status")
     out = xr.concat([head, tail], dim="day", join="override")
     out["status"] = ("patient", np.asarray(status, dtype=str))
-    return out
+    return out, ds
 
 
-def _run_chunk(args) -> dict[str, xr.Dataset]:
-    models, names, rtol = args
+def _run_chunk(args) -> tuple[dict[str, xr.Dataset], np.ndarray]:
+    """Simulate ``names`` for ``models``; returns the datasets and which patients the screen kept.
+
+    With a screen ``(name, fn)``, experiment ``name`` runs first for every patient and the others only
+    for the patients ``fn`` keeps or ``force`` marks; their datasets hold those patients only.
+    """
+    models, names, rtol, screen, force = args
     tol = _tolerances(rtol)
     out: dict[str, xr.Dataset] = {}
     starts: dict[tuple[str, float], np.ndarray] = {}
     order = _order(names)
+    keep = np.ones(len(models), bool)
+    if screen is not None:
+        order.remove(screen[0])
+        order.insert(0, screen[0])
+    run_models = list(models)
+    kept: dict[str, xr.Dataset] = {}  # the screening experiment's kept patients, for branches from it
     for name in order:
         make, days = EXPERIMENTS[name]
         if name in BRANCHES:
             parent, day0 = BRANCHES[name]
-            out[name] = _branch(models, name, starts[(parent, day0)], out[parent], rtol)
-            continue
-        ds = simulate(models, make(), days=days, output_every=0.25 if name == "endotoxin" else 2.0, throw=False, **tol)
+            out[name], ds = _branch(run_models, name, starts[(parent, day0)], kept.get(parent, out[parent]), rtol)
+        else:
+            ds = simulate(run_models, make(), days=days, output_every=0.25 if name == "endotoxin" else 2.0, throw=False, **tol)
+            if name == "endotoxin":
+                out[name] = ds[["TNF", "IL6", "kyn_trp", "gad7", "phq9", "CORT"]].astype("float32")
+                out[name]["status"] = ds["status"]
+            else:
+                out[name] = _daily(ds)
         for branch in order:
             if BRANCHES.get(branch, ("",))[0] == name:
                 starts[(name, BRANCHES[branch][1])] = _state_at(ds, models[0], BRANCHES[branch][1])
-        if name == "endotoxin":
-            keep = ds[["TNF", "IL6", "kyn_trp", "gad7", "phq9", "CORT"]].astype("float32")
-            keep["status"] = ds["status"]
-            out[name] = keep
-        else:
-            out[name] = _daily(ds)
-    return {n: out[n] for n in names}
+        if screen is not None and name == screen[0]:
+            keep = np.asarray(screen[1](out[name]), bool) | np.asarray(force, bool)
+            run_models = [m for m, k in zip(models, keep, strict=True) if k]
+            starts = {key: v[keep] for key, v in starts.items()}
+            kept[name] = out[name].isel(patient=np.flatnonzero(keep))
+            if not run_models:
+                break
+    return {n: out[n] for n in names if n in out}, keep
+
+
+def _expand(ds: xr.Dataset, index: np.ndarray, n: int) -> xr.Dataset:
+    """``ds`` (patients ``index``) on all ``n`` patients: NaN and status "skipped" for the others."""
+    full = ds.drop_vars("status").assign_coords(patient=index).reindex(patient=np.arange(n))
+    status = np.full(n, "skipped", dtype=object)
+    status[index] = ds["status"].values
+    full["status"] = ("patient", status.astype(str))
+    return full
 
 
 def run(models: Sequence[Model], names: Sequence[str] | None = None, *, workers: int = 2, chunk: int = 8,
-        progress: Callable[[int, int], None] | None = None, rtol: float = 1e-6) -> dict[str, xr.Dataset]:
+        progress: Callable[[int, int], None] | None = None, rtol: float = 1e-6,
+        screen: tuple[str, Callable[[xr.Dataset], np.ndarray]] | None = None) -> dict[str, xr.Dataset]:
     """Simulate the experiments for every patient; returns name -> Dataset (patient, day).
 
     ``rtol`` is the solvers' relative tolerance (absolute tolerance ``rtol / 100`` x each state's scale).
+    ``screen = (name, fn)`` runs experiment ``name`` first and the others only for the patients where
+    ``fn(dataset of name)`` is true, and always for the first patient; the others get NaN there and
+    status "skipped" (the claims screen out implausible patients this way: their results were never used).
     """
     names = list(names or EXPERIMENTS)
+    if screen is not None and screen[0] not in names:
+        raise ValueError(f"the screening experiment {screen[0]!r} must be one of the experiments run")
     chunks = [list(models[i:i + chunk]) for i in range(0, len(models), chunk)]
-    parts: list[dict[str, xr.Dataset]] = []
+    tasks = [(c, names, rtol, screen, np.arange(i * chunk, i * chunk + len(c)) == 0) for i, c in enumerate(chunks)]
+    parts: list[tuple[dict[str, xr.Dataset], np.ndarray]] = []
     if workers <= 1 or len(chunks) == 1:
-        for k, c in enumerate(chunks):
-            parts.append(_run_chunk((c, names, rtol)))
+        for k, task in enumerate(tasks):
+            parts.append(_run_chunk(task))
             if progress:
                 progress(min((k + 1) * chunk, len(models)), len(models))
     else:
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-            for k, part in enumerate(pool.map(_run_chunk, [(c, names, rtol) for c in chunks])):
+            for k, part in enumerate(pool.map(_run_chunk, tasks)):
                 parts.append(part)
                 if progress:
                     progress(min((k + 1) * chunk, len(models)), len(models))
     out = {}
     for name in names:
-        ds = xr.concat([p[name] for p in parts], dim="patient", join="override")
-        out[name] = ds.assign_coords(patient=np.arange(len(models)))
+        if screen is None or name == screen[0]:
+            ds = xr.concat([p[name] for p, _ in parts], dim="patient", join="override")
+            out[name] = ds.assign_coords(patient=np.arange(len(models)))
+            continue
+        pieces, index = [], []
+        for k, (p, keep) in enumerate(parts):
+            if name in p and keep.any():
+                pieces.append(p[name])
+                index.append(k * chunk + np.flatnonzero(keep))
+        ds = xr.concat(pieces, dim="patient", join="override")
+        out[name] = _expand(ds, np.concatenate(index), len(models))
     return out

@@ -46,11 +46,68 @@ class _Printer(PythonCodePrinter):
         return f"(1.0 if {self._print(expr.args[0])} > 0 else 0.0)"
 
 
-def functions(s: Structure, rows=None, rhs_name: str = "rhs", jac_name: str = "jac") -> list[str]:
+class Constants:
+    """Subexpressions that depend on the parameters only, computed once per patient instead of at every call.
+
+    Blocks generated with the same :class:`Constants` share it: each distinct expression gets one
+    symbol ``_k<j>``, read by the generated functions from ``p[n_params + j]``; :meth:`source` prints
+    the function that computes them all from the parameters (append its result to the parameter vector).
+    ``x / K`` becomes ``x * (1 / K)`` and ``K ** h`` a constant: the same values to rounding.
+    """
+
+    def __init__(self, s: Structure):
+        self.params = frozenset(s.param_symbols)
+        self.n_params = len(s.param_symbols)
+        self.exprs: dict[sp.Expr, sp.Symbol] = {}
+        self.order: list[tuple[sp.Symbol, sp.Expr]] = []
+        self._param_lines = [f"    {sym} = p[{k}]" for k, sym in enumerate(s.param_symbols)]
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def symbol(self, e: sp.Expr) -> sp.Symbol:
+        if e not in self.exprs:
+            sym = sp.Symbol(f"_k{len(self.order)}", real=True)
+            self.exprs[e] = sym
+            self.order.append((sym, e))
+        return self.exprs[e]
+
+    def _constant(self, e) -> bool:
+        return bool(e.free_symbols) and e.free_symbols <= self.known
+
+    @property
+    def known(self):
+        return self.params | set(self.exprs.values())
+
+    def hoist(self, e: sp.Expr) -> sp.Expr:
+        """``e`` with its largest parameter-only subexpressions replaced by constant symbols."""
+        if e.is_Atom:
+            return e
+        if self._constant(e):
+            return self.symbol(e)
+        args = [self.hoist(a) for a in e.args]
+        if isinstance(e, (sp.Add, sp.Mul)):  # gather the constant factors/terms of a sum or product into one
+            const = [a for a in args if not a.is_Number and self._constant(a)]
+            if len(const) > 1:
+                rest = [a for a in args if a not in const]
+                args = rest + [self.symbol(e.func(*const))]
+        return e.func(*args)
+
+    def source(self, name: str) -> list[str]:
+        body = ["@njit(cache=True)", f"def {name}(p):", f"    out = np.empty({len(self.order)})"] + self._param_lines
+        pr = _Printer({"fully_qualified_modules": True})
+        for j, (sym, e) in enumerate(self.order):
+            body += [f"    {sym} = {pr.doprint(e)}", f"    out[{j}] = {sym}"]
+        return body + ["    return out", "", ""]
+
+
+def functions(s: Structure, rows=None, rhs_name: str = "rhs", jac_name: str = "jac", constants: Constants | None = None) -> list[str]:
     """Source lines of two numba functions of ``(t, y, p, u)`` (``y`` the full state vector).
 
     ``rhs_name`` returns the derivatives of the states ``rows`` (default: all, in order) and ``jac_name``
-    the Jacobian block ``d rows / d rows``; only the expressions these need are computed.
+    the Jacobian block ``d rows / d rows``; only the expressions these need are computed. With
+    ``constants``, parameter-only subexpressions are read from ``p`` after the parameters (see
+    :class:`Constants`).
     """
     n = len(s.states)
     rows = list(range(n)) if rows is None else [int(r) for r in rows]
@@ -59,13 +116,26 @@ def functions(s: Structure, rows=None, rhs_name: str = "rhs", jac_name: str = "j
     nz = [(pos[i], pos[j], e) for i, j, e in s.jacobian if i in pos and j in pos]
     exprs = [s.rhs[r] for r in rows] + [e for _, _, e in nz]
     subs, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_c"), optimizations="basic")
+    if constants is not None:
+        folded: dict[sp.Symbol, sp.Expr] = {}  # constant common subexpressions -> their constant symbols
+        kept = []
+        for sym, e in subs:
+            e = constants.hoist(e.xreplace(folded))
+            if e.free_symbols and e.free_symbols <= constants.known:
+                folded[sym] = e if e.is_Symbol else constants.symbol(e)
+            else:
+                kept.append((sym, e))
+        subs = kept
+        reduced = [constants.hoist(e.xreplace(folded)) for e in reduced]
     pr = _Printer({"fully_qualified_modules": True})
 
-    def header(name, shape):
+    def header(name, shape, used):
         body = ["@njit(cache=True)", f"def {name}(t, y, p, u):", f"    out = np.zeros({shape})"]
         body += [f"    {sym} = y[{k}]" for k, sym in enumerate(s.state_symbols)]
         body += [f"    {sym} = p[{k}]" for k, sym in enumerate(s.param_symbols)]
         body += [f"    {sym} = u[{k}]" for k, sym in enumerate(s.input_symbols)]
+        if constants is not None:
+            body += [f"    {sym} = p[{constants.n_params + j}]" for j, (sym, _) in enumerate(constants.order) if sym in used]
         return body
 
     used_rhs = set().union(*(e.free_symbols for e in reduced[:m]))
@@ -78,12 +148,13 @@ def functions(s: Structure, rows=None, rhs_name: str = "rhs", jac_name: str = "j
                 need |= e.free_symbols
         return [(sym, e) for sym, e in subs if sym in need]
 
-    body = header(rhs_name, m)
-    body += [f"    {sym} = {pr.doprint(e)}" for sym, e in needed(used_rhs)]
+    rhs_subs, jac_subs = needed(used_rhs), needed(used_jac)
+    body = header(rhs_name, m, used_rhs.union(*(e.free_symbols for _, e in rhs_subs)))
+    body += [f"    {sym} = {pr.doprint(e)}" for sym, e in rhs_subs]
     body += [f"    out[{k}] = {pr.doprint(e)}" for k, e in enumerate(reduced[:m])]
     body += ["    return out", "", ""]
-    body += header(jac_name, f"({m}, {m})")
-    body += [f"    {sym} = {pr.doprint(e)}" for sym, e in needed(used_jac)]
+    body += header(jac_name, f"({m}, {m})", used_jac.union(*(e.free_symbols for _, e in jac_subs)))
+    body += [f"    {sym} = {pr.doprint(e)}" for sym, e in jac_subs]
     body += [f"    out[{i}, {j}] = {pr.doprint(e)}" for (i, j, _), e in zip(nz, reduced[m:], strict=True)]
     body += ["    return out", "", ""]
     return body

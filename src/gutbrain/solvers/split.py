@@ -181,7 +181,7 @@ UP = np.array({up}, dtype=np.int64)
 DOWN = np.array({down}, dtype=np.int64)
 COUPLING = np.array({coupling}, dtype=np.int64)
 NONE = np.zeros(0, dtype=np.int64)
-NP = {n_params}
+NP = {n_params} + {n_consts}  # parameters, then the parameter-only constants (numba_codegen.Constants)
 N = {n}
 BASE = NP + N
 
@@ -231,7 +231,7 @@ def driver(structure: Structure):
     if structure.digest in _DRIVERS:
         return _DRIVERS[structure.digest]
     from . import numba_codegen
-    from .numba_codegen import cache_dir, functions
+    from .numba_codegen import Constants, cache_dir, functions
 
     part = partition(structure)
     if part is None:
@@ -241,11 +241,13 @@ def driver(structure: Structure):
     path = cache_dir() / f"gutbrain_split_{structure.digest}_{stamp}.py"
     if not path.exists():
         # each block's own rows of the right-hand side and its own Jacobian block, generated from the equations
-        blocks = functions(structure, part.upstream, "_rhs_up", "_jac_up") + functions(structure, part.downstream, "_rhs_down",
-                                                                                         "_jac_down")
+        # (parameter-only subexpressions of both blocks are computed once per patient by `constants`)
+        consts = Constants(structure)
+        blocks = (functions(structure, part.upstream, "_rhs_up", "_jac_up", consts)
+                  + functions(structure, part.downstream, "_rhs_down", "_jac_down", consts) + consts.source("constants"))
         src = _TEMPLATE.format(digest=structure.digest, up=list(part.upstream), down=list(part.downstream),
-                               coupling=list(part.coupling), n_params=len(structure.param_names), n=len(structure.states),
-                               block_functions="\n".join(blocks))
+                               coupling=list(part.coupling), n_params=len(structure.param_names), n_consts=len(consts),
+                               n=len(structure.states), block_functions="\n".join(blocks))
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(src)
         tmp.replace(path)
@@ -289,7 +291,8 @@ def integrate(structure: Structure, y0: np.ndarray, p: np.ndarray, schedule: Sch
     n = y0.shape[0]
     up, down, cpl = (np.array(v, dtype=np.int64) for v in (part.upstream, part.downstream, part.coupling))
     cpos = np.searchsorted(up, cpl)  # coupling states' columns within the upstream block
-    pe_up = np.concatenate([p, y0])
+    pk = np.concatenate([p, mod.constants(p)])  # parameters and the constants derived from them
+    pe_up = np.concatenate([pk, y0])
     out = np.full((len(ts), n), np.nan)
     stats = np.zeros(numba_bdf.N_STATS, np.int64)
     t0, t_end = float(ts[0]), float(ts[-1])
@@ -354,15 +357,15 @@ def integrate(structure: Structure, y0: np.ndarray, p: np.ndarray, schedule: Sch
     tab_index = np.zeros(2 * len(records))
     chunks, offset = [], 0
     header = 4
-    base_tab = len(p) + n + header + n_days + 2 * len(records)
+    base_tab = len(pk) + n + header + n_days + 2 * len(records)
     for k, (g, v, dv) in enumerate(records):
         tab_index[2 * k] = base_tab + offset
         tab_index[2 * k + 1] = len(g)
         chunks.append(np.concatenate([g, v.ravel(), dv.ravel()]))
         offset += chunks[-1].size
-    base = len(p) + n
+    base = len(pk) + n
     head = np.array([t0, n_days, base + header, base + header + n_days], dtype=float)
-    pe = np.concatenate([p, y0, head, day_map, tab_index, *chunks])
+    pe = np.concatenate([pk, y0, head, day_map, tab_index, *chunks])
     edges, useg = _filtered_segments(schedule, t0, t_end, part.downstream_inputs)
     vals, status, st, t_fail = mod.integrate_down(y0[down].copy(), pe, edges, useg, ts, rtol, atol_down, int(max_steps))
     stats += st
