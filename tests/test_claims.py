@@ -80,7 +80,8 @@ def test_bad_tolerance_and_workers():
 
 
 def test_claims_tolerance_changes_no_reference_effect():
-    """The claims' default rtol (1e-4) against 1e-6: every effect of the reference patient within 0.05 % (or 1e-4 abs)."""
+    """The claims' default rtol (1e-3) against 1e-6: every verdict equal, every effect of the reference patient within 1 %
+    (or 0.01 in the effect's unit; measured: at most 0.8 %, C12)."""
     import gutbrain
     from gutbrain.claims import definitions  # noqa: F401
     from gutbrain.claims.core import CLAIMS_RTOL
@@ -91,7 +92,7 @@ def test_claims_tolerance_changes_no_reference_effect():
     for cid, c in CLAIMS.items():
         a, b = c.fn(fine), c.fn(loose)
         assert bool(a.holds[0]) == bool(b.holds[0]), cid
-        np.testing.assert_allclose(float(b.effect[0]), float(a.effect[0]), rtol=5e-4, atol=1e-4, err_msg=cid)
+        np.testing.assert_allclose(float(b.effect[0]), float(a.effect[0]), rtol=1e-2, atol=1e-2, err_msg=cid)
 
 
 def test_branches_equal_independent_runs():
@@ -150,3 +151,27 @@ def test_screen_skips_rejected_patients_and_keeps_the_rest_unchanged():
     np.testing.assert_array_equal(part["antibiotic"]["phq9"].values[:2], plain["antibiotic"]["phq9"].values[:2])
     with pytest.raises(ValueError, match="screening experiment"):
         run(pats, ["antibiotic"], workers=1, screen=reject_all)
+
+
+def test_c8_fractions_count_only_patients_with_results():
+    """C8's fraction by stressor length is over the virtual patients with results: a screened-out patient (NaN) is
+    neither dysregulated nor in the denominator."""
+    import xarray as xr
+
+    from gutbrain.claims import definitions
+    from gutbrain.claims.experiments import STRESS_DURATIONS
+
+    days = np.arange(160)
+
+    def ds(phq9_after):  # patients: reference, dysregulated, screened out, recovered
+        v = np.zeros((4, days.size))
+        v[:, 70:] = np.asarray(phq9_after, float)[:, None]  # every C8 window starts after day 70
+        zero = np.zeros_like(v)
+        return xr.Dataset({"phq9": (("patient", "day"), v), "gad7": (("patient", "day"), zero),
+                           "Bp": (("patient", "day"), zero + 0.1)}, coords={"day": days})
+
+    d = {"healthy": ds([0, 0, np.nan, 0]), "long_stress": ds([0, 5, np.nan, 0])}
+    d.update({f"stress_{k}d": ds([0, 5, np.nan, 0]) for k in STRESS_DURATIONS})
+    out = definitions.c8(d)
+    assert out.numbers["fraction_dysregulated_by_duration"] == {k: 0.5 for k in STRESS_DURATIONS}
+    assert list(out.holds) == [False, True, False, False]

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from ..errors import DISCLAIMER, GutbrainError
+from .core import CLAIMS_RTOL
 
 console = Console()
 
@@ -81,7 +82,8 @@ def register(app: typer.Typer) -> None:
                cohort: int = typer.Option(0, help="virtual patients drawn from the priors (0 = reference patient only)"),
                seed: int = typer.Option(0, help="cohort seed"),
                workers: int = typer.Option(2, help="processes"),
-               rtol: float = typer.Option(1e-4, help="solver relative tolerance (effects agree with 1e-6 within 0.05 %)"),
+               rtol: float = typer.Option(CLAIMS_RTOL, help="solver relative tolerance (effects agree with 1e-6 within 1 %; "
+                                                                "1e-4: within 0.05 %)"),
                as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
                plots: Path = typer.Option(None, help="folder for the C8 and C15 plots")):
         """Run the claims C1-C17 on the reference patient and an optional virtual cohort."""

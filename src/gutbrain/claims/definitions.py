@@ -130,12 +130,14 @@ def _dysregulated(ds, h, a, b):
 def c8(d):
     h = d["healthy"]
     dys = _dysregulated(d["long_stress"], h, 118, 125)
-    curve = {}
+    fr = {}
     for k in STRESS_DURATIONS:
         end = 7 + k
         x = d[f"stress_{k}d"]
-        curve[k] = _dysregulated(x, h, end + 55, end + 60)
-    fr = {k: float(v[1:].mean()) if len(v) > 1 else float(v[0]) for k, v in curve.items()}
+        v = _dysregulated(x, h, end + 55, end + 60)
+        # over the virtual patients with results (not screened out as implausible, no solver failure)
+        has = np.isfinite(w(x, "phq9", end + 55, end + 60)) & np.isfinite(w(h, "phq9", end + 55, end + 60))
+        fr[k] = float(v[1:][has[1:]].mean()) if has[1:].any() else float(v[0])
     return Outcome(dys, w(d["long_stress"], "phq9", 118, 125) - w(h, "phq9", 118, 125),
                    f"reference {'still' if dys[0] else 'not'} dysregulated 60 days after an 8-week stressor; cohort fraction by stressor length: "
                    + ", ".join(f"{k} d: {100 * v:.0f} %" for k, v in fr.items()),
