@@ -159,6 +159,7 @@ def test_cli_bad_inputs_exit_2(tmp_path):
              ["cohort", "no-such", "--n", "3", "--out", str(tmp_path / "x.zarr")],
              ["cohort", "healthy-baseline", "--n", "3", "--out", str(tmp_path / "nodir" / "x.zarr")],
              ["cohort", "healthy-baseline", "--n", "3", "--resume", "--out", str(tmp_path / "x.zarr")],
+             ["cohort", "healthy-baseline", "--n", "3", "--rtol", "0.5", "--out", str(tmp_path / "x.zarr")],
              ["summarize", str(tmp_path / "none.zarr")]]
     for args in cases:
         r = runner.invoke(app, args)

@@ -42,7 +42,9 @@ def register(app) -> None:
                outputs: str = typer.Option(None, help="comma-separated states/observables (default: main read-outs)"),
                output_every: float = typer.Option(1.0, help="sample spacing in hours"),
                warmup_days: float = typer.Option(28.0, help="warm-up days on the baseline diet"),
-               backend: str = typer.Option("scipy", help="scipy or jax")):
+               backend: str = typer.Option("scipy", help="scipy or jax"),
+               rtol: float = typer.Option(1e-6, help="solver relative tolerance (absolute: rtol / 100 x each state's "
+                                          "typical magnitude)")):
         """Simulate a virtual cohort under a scenario into a resumable Zarr store."""
         from .. import load_model
         from .engine import DEFAULT_OUTPUTS, Cohort
@@ -77,7 +79,7 @@ def register(app) -> None:
                 res = c.run(scenario, days=days, store=out, chunk=chunk, backend=backend, executor=executor,
                             scheduler=sched, workers=workers, reduce=reduce, output_every=output_every,
                             warmup_days=warmup_days, outputs=outputs.split(",") if outputs else DEFAULT_OUTPUTS,
-                            progress=progress)
+                            progress=progress, rtol=rtol, atol=rtol * 1e-2)
         except GutbrainError as exc:
             fail(exc)
         if res.chunks_skipped:
