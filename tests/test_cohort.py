@@ -210,3 +210,19 @@ def test_summarize_cli_and_plot(model, tmp_path):
 def test_larger_cohort_local_pool(model, tmp_path):
     r = Cohort(model, n=64, seed=4).run("western-diet", store=tmp_path / "big.zarr", days=30, chunk=8, workers=2)
     assert r.n_ok + r.n_failed == 64
+
+
+def test_parameter_blocks_equal_the_matrix(model, tmp_path):
+    """The store's parameters are streamed in blocks (memory flat in n) and equal the one-piece matrix, for every
+    sampler, a block boundary inside the cohort and a last block that is not a power of two."""
+    from gutbrain.cohort.sampling import sample_blocks, sample_matrix
+
+    for method in ("sobol", "lhs", "random"):
+        whole, _ = sample_matrix(model, 23, seed=4, method=method)
+        parts = list(sample_blocks(model, 23, seed=4, method=method, block=8))
+        assert [s for s, _ in parts] == [0, 8, 16]
+        np.testing.assert_array_equal(np.vstack([b for _, b in parts]), whole, err_msg=method)
+    c = Cohort(model, n=5, seed=2)
+    c.run("healthy-baseline", store=tmp_path / "p.zarr", executor="serial", chunk=2, days=1.0, warmup_days=0.0,
+          output_every=12.0, outputs=OUTS)
+    np.testing.assert_array_equal(open_cohort(tmp_path / "p.zarr")["params"].values, c.matrix()[0])

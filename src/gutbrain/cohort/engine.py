@@ -30,7 +30,7 @@ from ..errors import DISCLAIMER, InputError, suggest
 from ..model.assemble import Model
 from ..solvers.scipy_backend import default_method as _default_method
 from . import store as _store
-from .sampling import _validate, sample_matrix
+from .sampling import _validate, sample_blocks, sample_matrix
 
 __all__ = ["Cohort", "RunResult", "DEFAULT_OUTPUTS", "REDUCTIONS", "EXECUTORS", "run_chunk", "auto_chunk"]
 
@@ -340,7 +340,9 @@ class Cohort:
         pool = _Executor(executor, scheduler, workers, self.model, backend)  # connect before touching the disk
         try:
             if not exists:
-                params, names = self.matrix()
+                names = list(self.model.parameters)
+                params = sample_blocks(self.model, self.n, seed=self.seed, method=self.method, vary=self.vary,
+                                       subtypes=self.subtypes, spread=self.spread)  # streamed: memory flat in n
                 units = {s.name: s.unit for s in self.model.states}
                 units.update({k: q.unit for k, q in self.model.structure.observables.items()})
                 n_out = int(round(days * 24.0 / output_every))
@@ -351,8 +353,7 @@ class Cohort:
                 else:
                     tcoord = None
                 _store.create_store(path, attrs=attrs, params=params, param_names=names, outputs=outputs, units=units,
-                                    reduce=reduce, time_coord=tcoord, chunk=chunk)
-                del params
+                                    reduce=reduce, time_coord=tcoord, chunk=chunk, n=self.n)
                 stored = _store.read_attrs(path)
                 if _store.fingerprint_mismatch(stored, attrs):  # another process created it meanwhile
                     _store.refuse_mismatch(path, _store.fingerprint_mismatch(stored, attrs))

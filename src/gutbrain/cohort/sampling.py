@@ -17,7 +17,7 @@ from scipy.stats import qmc
 from ..errors import InputError, suggest
 from ..model.assemble import Model
 
-__all__ = ["sample_matrix", "sample_patients", "SUBTYPES", "MAX_PATIENTS"]
+__all__ = ["sample_matrix", "sample_blocks", "sample_patients", "SUBTYPES", "MAX_PATIENTS"]
 
 MAX_PATIENTS = 10_000_000
 
@@ -45,12 +45,30 @@ def _validate(model: Model, n: int, seed: int, method: str, vary: Sequence[str] 
             raise InputError("subtype", s, "a named subtype", suggest(s, SUBTYPES))
 
 
+#: rows per block of :func:`sample_blocks` (a block of 8,192 patients x ~270 parameters is ~18 MB)
+BLOCK = 8192
+
+
 def sample_matrix(model: Model, n: int, *, seed: int = 0, method: str = "sobol", vary: Sequence[str] | None = None,
                   subtypes: Sequence[str] = (), spread: float = 1.0) -> tuple[np.ndarray, list[str]]:
     """Return ``(values, names)``: an ``(n, n_params)`` matrix of parameter values (model order).
 
     ``vary`` restricts sampling to some parameters (others stay at the model's values);
     ``spread`` scales every prior's width (1 = as tabulated).
+    """
+    names = [p.name for p in model.parameters.values()]
+    out = np.empty((n, len(names)))
+    for start, block in sample_blocks(model, n, seed=seed, method=method, vary=vary, subtypes=subtypes, spread=spread):
+        out[start:start + len(block)] = block
+    return out, names
+
+
+def sample_blocks(model: Model, n: int, *, seed: int = 0, method: str = "sobol", vary: Sequence[str] | None = None,
+                  subtypes: Sequence[str] = (), spread: float = 1.0, block: int = BLOCK):
+    """Yield ``(start, values)``: rows ``start:start + len(values)`` of :func:`sample_matrix`, identical to it.
+
+    Memory stays at one block for Sobol and random sampling (both sequences are generated in order); a Latin
+    hypercube is one design over all ``n`` rows, so its ``(n, n_varied)`` unit sample is drawn at once.
     """
     _validate(model, n, seed, method, vary, subtypes)
     params = list(model.parameters.values())
@@ -62,36 +80,49 @@ def sample_matrix(model: Model, n: int, *, seed: int = 0, method: str = "sobol",
             centre[k] = float(np.clip(centre[k] * f, p.lower, p.upper))
     varied = [i for i, p in enumerate(params) if p.prior_kind != "fixed" and p.lower < p.upper
               and (vary is None or p.name in vary)]
-    out = np.tile(np.array([centre[k] for k in names]), (n, 1))
-    if not varied:
-        return out, names
+    row = np.array([centre[k] for k in names])
+    dists = [_marginal(params[i], centre[params[i].name], spread) for i in varied]
     d = len(varied)
-    if method == "sobol":
-        sampler = qmc.Sobol(d, scramble=True, seed=seed)
-        m = int(np.ceil(np.log2(max(n, 2))))
-        u = sampler.random_base2(m)[:n]
-    elif method == "lhs":
-        u = qmc.LatinHypercube(d, seed=seed).random(n)
+    if method == "sobol" and d:
+        sampler = qmc.Sobol(d, scramble=True, seed=seed)  # successive draws continue one sequence
+
+        def draw(k):  # whole powers of two (Sobol's balance); only the last block is cut
+            return sampler.random(1 << max(0, int(k - 1).bit_length()))[:k]
+    elif method == "lhs" and d:
+        design = qmc.LatinHypercube(d, seed=seed).random(n)
+
+        def draw(k, _pos=[0]):  # noqa: B006  (position in the design)
+            u = design[_pos[0]:_pos[0] + k]
+            _pos[0] += k
+            return u
     else:
-        u = np.random.default_rng(seed).random((n, d))
-    u = np.clip(u, 1e-12, 1 - 1e-12)
-    for col, i in enumerate(varied):
-        p = params[i]
-        c, lo, hi = centre[p.name], p.lower, p.upper
-        if p.prior_kind == "uniform":
-            half = 0.5 * (hi - lo) * spread
-            a, b = max(lo, c - half), min(hi, c + half)
-            out[:, i] = a + u[:, col] * (b - a)
-        elif p.prior_kind == "lognormal":
-            sd = p.prior_scale * spread
-            dist = stats.truncnorm((np.log(lo) - np.log(c)) / sd, (np.log(hi) - np.log(c)) / sd, loc=np.log(c), scale=sd)
-            out[:, i] = np.exp(dist.ppf(u[:, col]))
-        else:  # normal
-            sd = p.prior_scale * spread
-            dist = stats.truncnorm((lo - c) / sd, (hi - c) / sd, loc=c, scale=sd)
-            out[:, i] = dist.ppf(u[:, col])
-        out[:, i] = np.clip(out[:, i], lo, hi)
-    return out, names
+        rng = np.random.default_rng(seed)
+
+        def draw(k):
+            return rng.random((k, d))
+    for start in range(0, n, block):
+        k = min(block, n - start)
+        out = np.tile(row, (k, 1))
+        if d:
+            u = np.clip(draw(k), 1e-12, 1 - 1e-12)
+            for col, (i, dist) in enumerate(zip(varied, dists, strict=True)):
+                out[:, i] = np.clip(dist(u[:, col]), params[i].lower, params[i].upper)
+        yield start, out
+
+
+def _marginal(p, c: float, spread: float):
+    """The prior of parameter ``p`` centred on ``c`` as a function of a uniform sample (inverse CDF)."""
+    lo, hi = p.lower, p.upper
+    if p.prior_kind == "uniform":
+        half = 0.5 * (hi - lo) * spread
+        a, b = max(lo, c - half), min(hi, c + half)
+        return lambda u: a + u * (b - a)
+    sd = p.prior_scale * spread
+    if p.prior_kind == "lognormal":
+        dist = stats.truncnorm((np.log(lo) - np.log(c)) / sd, (np.log(hi) - np.log(c)) / sd, loc=np.log(c), scale=sd)
+        return lambda u: np.exp(dist.ppf(u))
+    dist = stats.truncnorm((lo - c) / sd, (hi - c) / sd, loc=c, scale=sd)  # normal
+    return dist.ppf
 
 
 def sample_patients(model: Model, n: int, *, seed: int = 0, method: str = "sobol", vary: Sequence[str] | None = None,

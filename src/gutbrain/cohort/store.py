@@ -131,14 +131,22 @@ def refuse_mismatch(path, diffs) -> None:
                      f"write to a new path (e.g. --out {Path(path).stem}-2.zarr) or delete the old store (rm -r {path})")
 
 
-def create_store(path: str | os.PathLike, *, attrs: dict, params: np.ndarray, param_names: list[str], outputs: list[str],
-                 units: dict[str, str], reduce: str, time_coord: np.ndarray | None, chunk: int) -> None:
-    """Create an empty store atomically (built in a temporary sibling directory, then renamed)."""
+def create_store(path: str | os.PathLike, *, attrs: dict, params, param_names: list[str], outputs: list[str],
+                 units: dict[str, str], reduce: str, time_coord: np.ndarray | None, chunk: int, n: int | None = None) -> None:
+    """Create an empty store atomically (built in a temporary sibling directory, then renamed).
+
+    ``params`` is the ``(n, n_params)`` matrix, or an iterable of ``(start, rows)`` blocks covering ``n`` patients
+    (written block by block, so memory does not grow with ``n``).
+    """
     import dask.array as da
     import xarray as xr
+    import zarr
 
     path = Path(path)
-    n = params.shape[0]
+    if isinstance(params, np.ndarray):
+        n, blocks = params.shape[0], [(0, params)]
+    else:
+        blocks = params
     n_chunks = -(-n // chunk)
     data, enc = {}, {}
     if reduce == "summary":
@@ -151,7 +159,8 @@ def create_store(path: str | os.PathLike, *, attrs: dict, params: np.ndarray, pa
     data["status"] = (("patient",), da.zeros((n,), dtype="int8", chunks=chunk),
                       {"flag_values": [0, 1, 2], "flag_meanings": "pending ok failed"})
     enc["status"] = {"chunks": (chunk,)}
-    data["params"] = (("patient", "parameter"), params, {"long_name": "patient parameter vector (model order)"})
+    data["params"] = (("patient", "parameter"), da.zeros((n, len(param_names)), chunks=(chunk, len(param_names))),
+                      {"long_name": "patient parameter vector (model order)"})
     enc["params"] = {"chunks": (chunk, len(param_names))}
     data["done"] = (("chunk",), da.zeros((n_chunks,), dtype="int8", chunks=1),
                     {"long_name": "1 once the chunk's data are written", "chunk_size": chunk})
@@ -168,6 +177,13 @@ def create_store(path: str | os.PathLike, *, attrs: dict, params: np.ndarray, pa
     try:
         with _quiet():
             ds.to_zarr(str(tmp), mode="w", compute=False, encoding=enc, consolidated=True)
+            g = zarr.open_group(str(tmp), mode="r+", use_consolidated=False)
+            written = 0
+            for start, rows in blocks:
+                g["params"][start:start + len(rows)] = rows
+                written += len(rows)
+            if written != n:
+                raise ValueError(f"parameter blocks cover {written} of {n} patients")
         try:
             os.rename(tmp, path)  # atomic; fails if another process created `path` meanwhile
         except OSError:
