@@ -45,8 +45,8 @@ def _validate(model: Model, n: int, seed: int, method: str, vary: Sequence[str] 
             raise InputError("subtype", s, "a named subtype", suggest(s, SUBTYPES))
 
 
-#: rows per block of :func:`sample_blocks` (a block of 8,192 patients x ~270 parameters is ~18 MB)
-BLOCK = 8192
+#: rows per block of :func:`sample_blocks` (2,048 patients x 259 parameters: ~4 MB)
+BLOCK = 2048
 
 
 def sample_matrix(model: Model, n: int, *, seed: int = 0, method: str = "sobol", vary: Sequence[str] | None = None,

@@ -153,16 +153,18 @@ def create_store(path: str | os.PathLike, *, attrs: dict, params, param_names: l
         dims, shape, coords = ("patient", "stat"), (n, len(STATS)), {"stat": list(range(len(STATS)))}
     else:
         dims, shape, coords = ("patient", "time"), (n, len(time_coord)), {"time": ("time", time_coord, {"units": "day"})}
+    # the placeholders are single dask chunks (never computed: only the metadata is written, unwritten zarr chunks
+    # read as the fill value), so that their task graphs do not grow with the number of store chunks
     for k in outputs:
-        data[k] = (dims, da.full(shape, np.nan, chunks=(chunk, shape[1])), {"units": units.get(k, "")})
+        data[k] = (dims, da.full(shape, np.nan, chunks=shape), {"units": units.get(k, "")})
         enc[k] = {"chunks": (chunk, shape[1])}
-    data["status"] = (("patient",), da.zeros((n,), dtype="int8", chunks=chunk),
+    data["status"] = (("patient",), da.zeros((n,), dtype="int8", chunks=n),
                       {"flag_values": [0, 1, 2], "flag_meanings": "pending ok failed"})
     enc["status"] = {"chunks": (chunk,)}
-    data["params"] = (("patient", "parameter"), da.zeros((n, len(param_names)), chunks=(chunk, len(param_names))),
+    data["params"] = (("patient", "parameter"), da.zeros((n, len(param_names)), chunks=(n, len(param_names))),
                       {"long_name": "patient parameter vector (model order)"})
     enc["params"] = {"chunks": (chunk, len(param_names))}
-    data["done"] = (("chunk",), da.zeros((n_chunks,), dtype="int8", chunks=1),
+    data["done"] = (("chunk",), da.zeros((n_chunks,), dtype="int8", chunks=n_chunks),
                     {"long_name": "1 once the chunk's data are written", "chunk_size": chunk})
     enc["done"] = {"chunks": (1,)}
     coords["patient"] = ("patient", np.arange(n, dtype=np.int64))
