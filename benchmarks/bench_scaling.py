@@ -130,9 +130,12 @@ def main(argv=None):
     if a.store and len(sizes) != 1:
         ap.error("--store takes exactly one size")
     rows = []
-    interrupted = []  # a segment killed before it could report (its patients are in the store; n_ok counted later)
+    # segments killed before they could report (their patients are in the store), kept on disk until the run completes
+    killed = RESULTS / f"{a.name}.segments.partial.json"
+    interrupted = json.loads(killed.read_text()) if a.store and killed.exists() else []
     if a.store and _partial(a).exists():
         interrupted.append(json.loads(_partial(a).read_text()))
+        killed.write_text(json.dumps(interrupted))
         _partial(a).unlink()
     with tempfile.TemporaryDirectory(prefix="gutbrain-scaling-") as tmp:
         for n in sizes:
@@ -158,6 +161,8 @@ def main(argv=None):
         payload["results"][0]["complete"] = rows[-1]["store_ok"] + rows[-1]["store_failed"] == sizes[0]
         payload["results"][0]["patients_per_s"] = round(sizes[0] / payload["results"][0]["run_wall_s"], 2)
     write(a.name, payload)
+    if a.store:
+        killed.unlink(missing_ok=True)  # now in the JSON's segments
 
 
 if __name__ == "__main__":
