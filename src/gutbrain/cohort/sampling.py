@@ -86,25 +86,23 @@ def sample_blocks(model: Model, n: int, *, seed: int = 0, method: str = "sobol",
     if method == "sobol" and d:
         sampler = qmc.Sobol(d, scramble=True, seed=seed)  # successive draws continue one sequence
 
-        def draw(k):  # whole powers of two (Sobol's balance); only the last block is cut
+        def draw(start, k):  # whole powers of two (Sobol's balance); only the last block is cut
             return sampler.random(1 << max(0, int(k - 1).bit_length()))[:k]
     elif method == "lhs" and d:
         design = qmc.LatinHypercube(d, seed=seed).random(n)
 
-        def draw(k, _pos=[0]):  # noqa: B006  (position in the design)
-            u = design[_pos[0]:_pos[0] + k]
-            _pos[0] += k
-            return u
+        def draw(start, k):
+            return design[start:start + k]
     else:
         rng = np.random.default_rng(seed)
 
-        def draw(k):
+        def draw(start, k):
             return rng.random((k, d))
     for start in range(0, n, block):
         k = min(block, n - start)
         out = np.tile(row, (k, 1))
         if d:
-            u = np.clip(draw(k), 1e-12, 1 - 1e-12)
+            u = np.clip(draw(start, k), 1e-12, 1 - 1e-12)
             for col, (i, dist) in enumerate(zip(varied, dists, strict=True)):
                 out[:, i] = np.clip(dist(u[:, col]), params[i].lower, params[i].upper)
         yield start, out

@@ -24,6 +24,7 @@ import shutil
 import time
 import uuid
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -131,22 +132,19 @@ def refuse_mismatch(path, diffs) -> None:
                      f"write to a new path (e.g. --out {Path(path).stem}-2.zarr) or delete the old store (rm -r {path})")
 
 
-def create_store(path: str | os.PathLike, *, attrs: dict, params, param_names: list[str], outputs: list[str],
-                 units: dict[str, str], reduce: str, time_coord: np.ndarray | None, chunk: int, n: int | None = None) -> None:
+def create_store(path: str | os.PathLike, *, attrs: dict, params: Iterable[tuple[int, np.ndarray]], n: int,
+                 param_names: list[str], outputs: list[str], units: dict[str, str], reduce: str,
+                 time_coord: np.ndarray | None, chunk: int) -> None:
     """Create an empty store atomically (built in a temporary sibling directory, then renamed).
 
-    ``params`` is the ``(n, n_params)`` matrix, or an iterable of ``(start, rows)`` blocks covering ``n`` patients
-    (written block by block, so memory does not grow with ``n``).
+    ``params`` yields ``(start, rows)`` blocks of the ``(n, n_params)`` parameter matrix, written block by block
+    (memory does not grow with ``n``).
     """
     import dask.array as da
     import xarray as xr
     import zarr
 
     path = Path(path)
-    if isinstance(params, np.ndarray):
-        n, blocks = params.shape[0], [(0, params)]
-    else:
-        blocks = params
     n_chunks = -(-n // chunk)
     data, enc = {}, {}
     if reduce == "summary":
@@ -181,7 +179,7 @@ def create_store(path: str | os.PathLike, *, attrs: dict, params, param_names: l
             ds.to_zarr(str(tmp), mode="w", compute=False, encoding=enc, consolidated=True)
             g = zarr.open_group(str(tmp), mode="r+", use_consolidated=False)
             written = 0
-            for start, rows in blocks:
+            for start, rows in params:
                 g["params"][start:start + len(rows)] = rows
                 written += len(rows)
             if written != n:

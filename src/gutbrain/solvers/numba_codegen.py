@@ -56,10 +56,10 @@ class Constants:
     """
 
     def __init__(self, s: Structure):
-        self.params = frozenset(s.param_symbols)
         self.n_params = len(s.param_symbols)
         self.exprs: dict[sp.Expr, sp.Symbol] = {}
         self.order: list[tuple[sp.Symbol, sp.Expr]] = []
+        self.known = set(s.param_symbols)  # parameters and the constant symbols made so far
         self._param_lines = [f"    {sym} = p[{k}]" for k, sym in enumerate(s.param_symbols)]
 
     def __len__(self) -> int:
@@ -70,24 +70,22 @@ class Constants:
             sym = sp.Symbol(f"_k{len(self.order)}", real=True)
             self.exprs[e] = sym
             self.order.append((sym, e))
+            self.known.add(sym)
         return self.exprs[e]
 
-    def _constant(self, e) -> bool:
+    def is_constant(self, e) -> bool:
+        """``e`` depends on parameters (and constants) only."""
         return bool(e.free_symbols) and e.free_symbols <= self.known
-
-    @property
-    def known(self):
-        return self.params | set(self.exprs.values())
 
     def hoist(self, e: sp.Expr) -> sp.Expr:
         """``e`` with its largest parameter-only subexpressions replaced by constant symbols."""
         if e.is_Atom:
             return e
-        if self._constant(e):
+        if self.is_constant(e):
             return self.symbol(e)
         args = [self.hoist(a) for a in e.args]
         if isinstance(e, (sp.Add, sp.Mul)):  # gather the constant factors/terms of a sum or product into one
-            const = [a for a in args if not a.is_Number and self._constant(a)]
+            const = [a for a in args if not a.is_Number and self.is_constant(a)]
             if len(const) > 1:
                 rest = [a for a in args if a not in const]
                 args = rest + [self.symbol(e.func(*const))]
@@ -121,7 +119,7 @@ def functions(s: Structure, rows=None, rhs_name: str = "rhs", jac_name: str = "j
         kept = []
         for sym, e in subs:
             e = constants.hoist(e.xreplace(folded))
-            if e.free_symbols and e.free_symbols <= constants.known:
+            if constants.is_constant(e):
                 folded[sym] = e if e.is_Symbol else constants.symbol(e)
             else:
                 kept.append((sym, e))
