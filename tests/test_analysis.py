@@ -10,7 +10,7 @@ from importlib import resources
 import numpy as np
 import pytest
 
-from gutbrain.errors import DISCLAIMER, InputError
+from gutbrain.errors import DISCLAIMER, GutbrainError, InputError
 
 sa = pytest.importorskip("gutbrain.analysis.sensitivity")
 from gutbrain.analysis import bistability as bi  # noqa: E402
@@ -107,6 +107,46 @@ def test_diet_axis_map_for_the_reference_patient(tmp_path):
     assert v["agrees"], v
     png, html = bi.plot([bm], tmp_path / "diet")
     assert png.exists() and "diet quality" in html.read_text()
+
+
+def test_reference_patient_hysteresis_region_over_the_gut_loop_gain(tmp_path):
+    """The reference patient's family along the inflammation -> pathobiont-niche gain (all else at the reference):
+    at its own gain (0.4) one steady state; at 0.9 the healthy and the dysregulated start settle in different
+    states at no and at mild stress (the hysteresis region), gone again at stress 0.1. A long run of one point
+    on each branch stays on that branch, at the mapped value."""
+    sm = bi.scan("a_pat_inflam", [0.9], [0.0, 0.05, 0.1], settle_days=150, workers=1)
+    assert sm.values == [0.4, 0.9] and sm.reference_value == 0.4  # the patient's own value is always mapped
+    assert sm.bistable.tolist() == [[False, False, False], [True, True, False]]
+    assert sm.onset == 0.9 and sm.region_at(0.9) == (0.0, 0.05)
+    h, d = sm.maps[1].healthy["pathobiont_share"], sm.maps[1].dysregulated["pathobiont_share"]
+    assert h[0] < 0.06 and d[0] > 0.15 and abs(h[2] - d[2]) < 1e-3
+    checks = sm.validate_region(days=300)
+    assert [c["branch"] for c in checks] == ["healthy", "dysregulated"] and all(c["agrees"] for c in checks), checks
+    assert all(c["level"] == 0.05 and c["a_pat_inflam"] == 0.9 for c in sm.validation)
+    assert "outside the hysteresis region" in sm.summary and "include its own unstressed state" in sm.summary
+    assert sm.prior_distance(0.9) == pytest.approx(5.0)  # normal prior, SD 0.1
+    png, html = bi.plot_scan(sm, tmp_path / "scan")
+    assert png.stat().st_size > 5000 and DISCLAIMER in html.read_text()
+    assert sm.to_dict()["disclaimer"] == DISCLAIMER and sm.to_dict()["onset_prior_sd"] == pytest.approx(5.0)
+
+
+def test_scan_bad_input():
+    with pytest.raises(InputError, match="scan parameter"):
+        bi.scan("a_pat_inflamm", [0.5], [0.0])
+    with pytest.raises(GutbrainError, match="a_pat_inflam"):
+        bi.scan("a_pat_inflam", [7.0], [0.0])  # outside the evidence bounds 0-5
+    with pytest.raises(InputError, match="other than the patient's own"):
+        bi.scan("a_pat_inflam", [0.4], [0.0])
+    with pytest.raises(InputError, match="set by the scan"):
+        bi.scan("a_pat_inflam", [0.5], [0.0], params={"a_pat_inflam": 1.0})
+    from gutbrain.analysis.cli import _parse_scan
+
+    assert _parse_scan("auto") == "auto" and _parse_scan("none") is None
+    assert _parse_scan("a_pat_inflam=0.4:1.2:5") == ("a_pat_inflam", [0.4, 0.6, 0.8, 1.0, 1.2])
+    assert _parse_scan("a_pat_inflam=0.5, 0.8") == ("a_pat_inflam", [0.5, 0.8])
+    for bad in ("a_pat_inflam", "a_pat_inflam=1:0.5:3", "a_pat_inflam=0.4:1.2:100", "a_pat_inflam=x,y", "a=0:1"):
+        with pytest.raises(InputError, match="--scan"):
+            _parse_scan(bad)
 
 
 @pytest.mark.slow
@@ -215,6 +255,24 @@ def test_cli_reports_diary_errors(tmp_path):
     assert res.exit_code == 2 and "gi_symptoms" in res.output
     res = CliRunner().invoke(app, ["sensitivity", "chronic-work-stress", "--output", "PHQ9", "--out", str(tmp_path / "s")])
     assert res.exit_code == 2 and "PHQ9@day90" in res.output
+
+
+def test_cli_bistability_scan_writes_the_phase_map(tmp_path):
+    from typer.testing import CliRunner
+
+    from gutbrain.cli import app
+
+    stem = tmp_path / "b"
+    res = CliRunner().invoke(app, ["bistability", "--max-stress", "0.05", "--steps", "2", "--settle-days", "60",
+                                   "--no-fallback", "--scan", "a_pat_inflam=0.9", "--workers", "1", "--out", str(stem)])
+    assert res.exit_code == 0, res.output
+    assert "a_pat_inflam" in res.output and "(patient)" in res.output and "long-simulation check" in res.output
+    out = json.loads(stem.with_suffix(".json").read_text())
+    assert out["scan"]["values"] == [0.4, 0.9] and out["scan"]["bistable"][0] == [False, False]
+    assert out["disclaimer"] == DISCLAIMER and len(out["scan"]["validation"]) == 2
+    assert (tmp_path / "b-scan.png").exists() and DISCLAIMER in (tmp_path / "b-scan.html").read_text()
+    res = CliRunner().invoke(app, ["bistability", "--scan", "a_pat_inflam=1:0:3", "--out", str(stem)])
+    assert res.exit_code == 2 and "--scan" in res.output
 
 
 @pytest.mark.slow

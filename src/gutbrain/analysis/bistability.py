@@ -29,10 +29,14 @@ from ..errors import DISCLAIMER, InputError, suggest
 from ..model.assemble import Model
 from ._common import constant_scenario, integrate_from
 
-__all__ = ["BistabilityMap", "sweep", "validate", "branch_starts", "diet_quality", "SUBTYPE_GUT_LOOP", "run", "AXES"]
+__all__ = ["BistabilityMap", "ScanMap", "sweep", "scan", "validate", "branch_starts", "diet_quality", "plot_scan",
+           "SUBTYPE_GUT_LOOP", "GAIN_SCAN", "run", "AXES"]
 
 #: a patient subtype, within the evidence bounds, with a steep inflammation -> pathobiont niche feedback
 SUBTYPE_GUT_LOOP = {"a_pat_inflam": 2.0, "n_pat_inflam": 4.0, "K_pat_inflam": 1.5}
+#: default one-parameter scan through the reference patient: the gain of the inflammation -> pathobiont niche
+#: feedback from its reference value (0.4) upwards, everything else at the reference
+GAIN_SCAN = ("a_pat_inflam", tuple(np.round(np.linspace(0.4, 1.2, 9), 3)))
 READOUTS = ("pathobiont_share", "phq9", "gad7", "CRP")
 AXES = {"stress": "chronic stress intensity (0-1, all day)", "diet": "diet quality (0 western, 0.5 reference, 1 fibre-rich)"}
 #: diet-quality anchors: western (q = 0), the model's reference inputs (q = 0.5), fibre-rich with fermented food (q = 1)
@@ -312,3 +316,203 @@ def run(params: Mapping[str, float] | None = None, *, levels: Sequence[float] | 
                 validate(bm, lv, "healthy")
                 validate(bm, lv, "dysregulated")
     return maps
+
+
+# ------------------------------------------------------------------------------------------------
+# Two-parameter map: one patient parameter x the stress (or diet) axis
+# ------------------------------------------------------------------------------------------------
+@dataclass
+class ScanMap:
+    """Steady-state branches over (``name`` = each of ``values``) x (axis levels), all other parameters at the
+    patient's (default: reference) values. ``maps[i]`` is the one-axis map at ``values[i]``."""
+
+    name: str
+    values: list[float]
+    reference_value: float
+    maps: list[BistabilityMap]
+    axis: str = "stress"
+    runtime_s: float = 0.0
+    label: str = "reference patient"
+    prior: str = ""
+    grade: str = ""
+    disclaimer: str = DISCLAIMER
+
+    @property
+    def levels(self) -> list[float]:
+        return self.maps[0].levels
+
+    @property
+    def gap(self) -> np.ndarray:
+        """|dysregulated - healthy| pathobiont share, shape (values, levels)."""
+        return np.array([np.abs(np.array(bm.dysregulated["pathobiont_share"]) - np.array(bm.healthy["pathobiont_share"]))
+                         for bm in self.maps])
+
+    @property
+    def bistable(self) -> np.ndarray:
+        return np.array([bm.bistable for bm in self.maps], dtype=bool)
+
+    @property
+    def onset(self) -> float | None:
+        """Smallest scanned value of the parameter with two steady states at some level, or None."""
+        rows = [v for v, b in zip(self.values, self.bistable.any(axis=1), strict=True) if b]
+        return min(rows) if rows else None
+
+    @property
+    def reference_x(self) -> float:
+        """Where the patient's own unstressed state on the reference diet sits on the axis."""
+        return 0.0 if self.axis == "stress" else 0.5
+
+    def region_at(self, value: float) -> tuple[float, float] | None:
+        return self.maps[self.values.index(value)].region
+
+    @property
+    def summary(self) -> str:
+        at = "chronic stress" if self.axis == "stress" else "diet quality"
+        head = f"{self.label} ({self.name} = {self.reference_value:g})"
+        if self.onset is None:
+            return (f"{head}: one steady state everywhere on {self.name} {min(self.values):g}-{max(self.values):g} x "
+                    f"{at} {min(self.levels):g}-{max(self.levels):g}")
+        inside = [v for v, bm in zip(self.values, self.maps, strict=True)
+                  if bm.region is not None and bm.region[0] <= self.reference_x <= bm.region[1]]
+        ref_row = self.maps[self.values.index(self.reference_value)].region is not None
+
+        def span(r):
+            return f"{r[0]:g}" if r[0] == r[1] else f"{r[0]:g}-{r[1]:g}"
+
+        text = (f"{head}: {'inside' if ref_row else 'outside'} the hysteresis region. Two steady states from "
+                f"{self.name} = {self.onset:g} ({at} {span(self.region_at(self.onset))}")
+        below = [v for v in self.values if self.reference_value <= v < self.onset]
+        if below:
+            lo = max(below)
+            text += f"; one at {lo:g}, so the onset lies between"
+            d_lo, d_hi = self.prior_distance(lo), self.prior_distance(self.onset)
+            if d_lo is not None:
+                text += f", {d_lo:.1f}-{d_hi:.1f} prior SD above the patient's value"
+        text += ")"
+        if inside:
+            text += f"; from {min(inside):g} they include its own unstressed state ({at} {self.reference_x:g})"
+        return text + "."
+
+    def prior_distance(self, value: float) -> float | None:
+        """Distance of ``value`` from the reference value in prior standard deviations (normal or lognormal priors)."""
+        kind, _, sd = self.prior.partition(":")
+        if not sd or float(sd) <= 0:
+            return None
+        if kind == "lognormal":
+            return float(np.log(value / self.reference_value) / float(sd))
+        if kind == "normal":
+            return float((value - self.reference_value) / float(sd))
+        return None
+
+    def validate_region(self, days: float | None = None) -> list[dict]:
+        """Long runs of one point on each branch, in the bistable row closest to the reference value
+        (middle level of its region); the records are kept in that row's map."""
+        if self.onset is None:
+            return []
+        bm = self.maps[self.values.index(self.onset)]
+        lv = [x for x, b in zip(bm.levels, bm.bistable, strict=True) if b]
+        lv = lv[len(lv) // 2]
+        return [validate(bm, lv, br, days=days) for br in ("healthy", "dysregulated")]
+
+    @property
+    def validation(self) -> list[dict]:
+        return [dict(v, **{self.name: val}) for val, bm in zip(self.values, self.maps, strict=True) for v in bm.validation]
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "values": self.values, "reference_value": self.reference_value, "axis": self.axis,
+                "levels": self.levels, "prior": self.prior, "grade": self.grade, "label": self.label,
+                "gap_pathobiont_share": self.gap.tolist(), "bistable": self.bistable.tolist(), "onset": self.onset,
+                "onset_prior_sd": None if self.onset is None else self.prior_distance(self.onset),
+                "validation": self.validation, "summary": self.summary, "runtime_s": self.runtime_s,
+                "maps": [bm.to_dict() for bm in self.maps], "disclaimer": self.disclaimer}
+
+
+def _sweep_job(kw):
+    return sweep(**kw)
+
+
+def scan(name: str, values: Sequence[float], levels: Sequence[float] | None = None, *, params: Mapping[str, float] | None = None,
+         axis: str = "stress", stress: float = 0.0, settle_days: float = 200.0, average_days: float = 28.0, tol: float = 0.05,
+         workers: int | None = None, label: str | None = None, model: Model | None = None) -> ScanMap:
+    """One-axis maps at each of ``values`` of parameter ``name`` (others as ``params``, default the reference):
+    where in (parameter, stress or diet) space the patient's family has two steady states."""
+    from .. import load_model
+
+    t0 = time.perf_counter()
+    base = model or load_model()
+    if name not in base.parameters:
+        raise InputError("scan parameter", name, "a model parameter name", suggest(name, list(base.parameters)))
+    if params and name in params:
+        raise InputError("params", name, "the scanned parameter is set by the scan", "leave it out of params")
+    spec = base.parameters[name]
+    for v in values:
+        spec.check_value(v)
+    ref_value = float(base.with_params(dict(params or {})).parameters[name].value)
+    vals = sorted({float(v) for v in values} | {ref_value})  # the patient's own value is always mapped
+    if len(vals) < 2:
+        raise InputError("scan values", values, "at least one value other than the patient's own",
+                         f"e.g. {name}={spec.value:g}:{spec.upper:g}:9")
+    if levels is None:
+        levels = np.linspace(0, 0.6, 13) if axis == "stress" else np.linspace(0, 1, 11)
+    levels = [float(x) for x in np.round(levels, 4)]
+    jobs = [dict(params=dict(params or {}, **{name: v}), levels=levels, settle_days=settle_days, average_days=average_days, tol=tol,
+                 workers=1, label=f"{name}={v:g}", axis=axis, stress=stress) for v in vals]
+    workers = workers or min(2, os.cpu_count() or 1)
+    if workers > 1:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=mp.get_context("spawn")) as pool:
+            maps = list(pool.map(_sweep_job, jobs))
+    else:
+        maps = [_sweep_job(dict(j, model=base)) for j in jobs]
+    lab = label or ("reference patient" if not params else "patient " + ", ".join(f"{k}={v:g}" for k, v in params.items()))
+    return ScanMap(name, vals, ref_value, maps, axis, time.perf_counter() - t0, lab, spec.prior, spec.grade)
+
+
+def plot_scan(sm: ScanMap, stem: Path | str) -> tuple[Path, Path]:
+    """Phase diagram: the gap between the two branches over (axis level, parameter value), the hysteresis region
+    (gap > tol) outlined, the patient marked at its reference value and unstressed state, long-run checks starred."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import plotly.graph_objects as go
+
+    from ._common import save_figure, save_plotly
+
+    x, y, gap = sm.levels, sm.values, sm.gap
+    tol = sm.maps[0].tol
+    fig, ax = plt.subplots(figsize=(7.2, 5.2))
+    mesh = ax.pcolormesh(x, y, gap, shading="nearest", cmap="magma_r", vmin=0, vmax=max(float(gap.max()), tol))
+    fig.colorbar(mesh, ax=ax, label="pathobiont share: dysregulated - healthy branch")
+    if gap.max() > tol and gap.min() < tol:
+        ax.contour(x, y, gap, levels=[tol], colors="#1c7ed6", linewidths=2)
+    bi = sm.bistable
+    xx, yy = np.meshgrid(x, y)
+    ax.plot(xx[bi], yy[bi], "o", mfc="none", mec="#1c7ed6", ms=7, label="two steady states (hysteresis)")
+    ax.plot([sm.reference_x], [sm.reference_value], "D", color="#2f9e44", mec="k", ms=10,
+            label=f"{sm.label} (unstressed, reference diet)")
+    for v in sm.validation:
+        ax.plot([v["level"]], [v[sm.name]], "*", color="w" if v["agrees"] else "r", mec="k", ms=14,
+                label="long-simulation check" if v is sm.validation[0] else None)
+    ax.set_xlabel(AXES[sm.axis])
+    ax.set_ylabel(f"{sm.name} (grade {sm.grade}, prior {sm.prior})")
+    ax.legend(fontsize=7, loc="upper right")
+    ax.set_title(sm.summary, fontsize=7.5, wrap=True)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    png = save_figure(fig, Path(stem))
+    g = go.Figure(go.Heatmap(x=x, y=y, z=gap, colorscale="Magma", reversescale=True,
+                             colorbar=dict(title="gap in<br>pathobiont<br>share")))
+    g.add_scatter(x=xx[bi], y=yy[bi], mode="markers", marker=dict(symbol="circle-open", size=10, color="#1c7ed6"),
+                  name="two steady states (hysteresis)")
+    g.add_scatter(x=[sm.reference_x], y=[sm.reference_value], mode="markers", name=sm.label,
+                  marker=dict(symbol="diamond", size=13, color="#2f9e44", line=dict(color="black", width=1)))
+    if sm.validation:
+        g.add_scatter(x=[v["level"] for v in sm.validation], y=[v[sm.name] for v in sm.validation], mode="markers",
+                      marker=dict(symbol="star", size=14, color="white", line=dict(color="black", width=1)),
+                      name="long-simulation check")
+    g.update_layout(title=f"Hysteresis region in ({sm.axis}, {sm.name})<br><sub>{sm.summary}</sub>", template="plotly_white",
+                    xaxis_title=AXES[sm.axis], yaxis_title=sm.name, height=600)
+    html = save_plotly(g, Path(stem))
+    return png, html

@@ -40,6 +40,33 @@ def _parse_params(items: list[str] | None) -> dict[str, float]:
     return out
 
 
+def _parse_scan(text: str):
+    """``auto``, ``none``, ``NAME=LO:HI:N`` or ``NAME=V1,V2,...`` -> "auto", None or (name, values)."""
+    import numpy as np
+
+    t = (text or "").strip()
+    if t.lower() in ("auto", "none", ""):
+        return None if t.lower() in ("none", "") else "auto"
+    hint = "e.g. --scan a_pat_inflam=0.4:1.2:9 or --scan a_pat_inflam=0.5,0.8,1.0"
+    if "=" not in t:
+        raise InputError("--scan", text, "auto, none, NAME=LO:HI:N or NAME=V1,V2,...", hint)
+    name, spec = (x.strip() for x in t.split("=", 1))
+    try:
+        if ":" in spec:
+            lo, hi, n = spec.split(":")
+            n = int(n)
+            if not 2 <= n <= 41 or float(hi) <= float(lo):
+                raise ValueError
+            values = [float(x) for x in np.round(np.linspace(float(lo), float(hi), n), 6)]
+        else:
+            values = [float(x) for x in spec.split(",") if x.strip()]
+    except ValueError:
+        raise InputError("--scan", text, "NAME=LO:HI:N with LO < HI and 2-41 values, or NAME=V1,V2,...", hint) from None
+    if not 1 <= len(values) <= 41:
+        raise InputError("--scan", text, "1-41 values", hint)
+    return name, values
+
+
 def sensitivity(scenario: str = typer.Argument(..., help="built-in scenario name or .toml file"),
                 output: str = typer.Option("PHQ9@day90", help="read-out and day, e.g. PHQ9@day90, GAD7@day60, CRP@day30"),
                 method: str = typer.Option("sobol", help="sobol (Morris screen, then Sobol on the top parameters) or morris"),
@@ -89,8 +116,12 @@ def bistability(param: list[str] = typer.Option(None, "--param", help="patient p
                 steps: int = typer.Option(None, help="number of levels (default 13 for stress, 11 for diet)"),
                 settle_days: float = typer.Option(200.0, help="days simulated per point"),
                 no_fallback: bool = typer.Option(False, help="do not map the gut-loop subtype when the patient is monostable"),
+                scan: str = typer.Option("auto", help="two-parameter map: NAME=LO:HI:N or NAME=V1,V2,... (the patient's "
+                                         "family along one parameter x the axis); auto: a_pat_inflam=0.4:1.2:9 when the "
+                                         "patient is monostable; none: no scan"),
                 workers: int = typer.Option(2, help="processes"),
-                out: Path = typer.Option(Path("bistability"), help="output stem: STEM.png, STEM.html, STEM.json")):
+                out: Path = typer.Option(Path("bistability"), help="output stem: STEM.png, STEM.html, STEM.json "
+                                         "(and STEM-scan.png/.html for the two-parameter map)")):
     """Steady states vs chronic stress from a healthy and a dysregulated start: both branches and the hysteresis region."""
     import numpy as np
 
@@ -109,9 +140,18 @@ def bistability(param: list[str] = typer.Option(None, "--param", help="patient p
             raise InputError("--stress", stress, "a chronic stress level in [0, 1]")
         top = max_stress if axis == "stress" else 1.0
         levels = list(np.round(np.linspace(0, top, steps), 4))
+        scan_spec = _parse_scan(scan)
         with console.status("mapping steady states ..."):
             maps = bi.run(params, levels=levels, settle_days=settle_days, workers=workers, axis=axis, stress=stress,
                           fallback={} if no_fallback else bi.SUBTYPE_GUT_LOOP)
+        sm = None
+        if scan_spec == "auto":
+            scan_spec = bi.GAIN_SCAN if maps[0].region is None and bi.GAIN_SCAN[0] not in params else None
+        if scan_spec is not None:
+            with console.status(f"mapping steady states over {scan_spec[0]} x {axis} ({len(scan_spec[1])} values) ..."):
+                sm = bi.scan(scan_spec[0], scan_spec[1], levels, params=params, axis=axis, stress=stress,
+                             settle_days=settle_days, workers=workers, label=maps[0].label)
+                sm.validate_region()
     except GutbrainError as exc:
         _fail(exc)
     for bm in maps:
@@ -127,9 +167,25 @@ def bistability(param: list[str] = typer.Option(None, "--param", help="patient p
             console.print(f"long-simulation check ({v['days']:g} days) at {bm.axis} {v['level']:g}, {v['branch']} branch: "
                           f"map {v['map_pathobiont_share']:.3f}, long run {v['long_pathobiont_share']:.3f} -> "
                           + ("agrees" if v["agrees"] else "[red]differs[/]"))
-    png, html = bi.plot(maps, stem)
-    _json(stem.with_suffix(".json"), [bm.to_dict() for bm in maps])
-    console.print(f"written: {png}, {html}, {stem.with_suffix('.json')}")
+    written = list(bi.plot(maps, stem))
+    if sm is not None:
+        table = Table(title=f"{sm.label}: steady states over {sm.name} x {sm.axis}")
+        for c in (sm.name, f"{sm.axis} levels with two steady states", "largest gap in Bp share"):
+            table.add_column(c, justify="right")
+        for v, row, gaps in zip(sm.values, sm.bistable, sm.gap, strict=True):
+            lv = [f"{x:g}" for x, b in zip(sm.levels, row, strict=True) if b]
+            table.add_row(f"{v:g}" + (" (patient)" if v == sm.reference_value else ""), ", ".join(lv) or "none",
+                          f"{gaps.max():.3f}")
+        console.print(table)
+        console.print(f"[bold]{sm.summary}[/]")
+        for v in sm.validation:
+            console.print(f"long-simulation check ({v['days']:g} days) at {sm.name} {v[sm.name]:g}, {sm.axis} {v['level']:g}, "
+                          f"{v['branch']} branch: map {v['map_pathobiont_share']:.3f}, long run {v['long_pathobiont_share']:.3f} -> "
+                          + ("agrees" if v["agrees"] else "[red]differs[/]"))
+        written += bi.plot_scan(sm, stem.with_name(stem.name + "-scan"))
+    _json(stem.with_suffix(".json"), {"maps": [bm.to_dict() for bm in maps], "scan": None if sm is None else sm.to_dict(),
+                                      "disclaimer": DISCLAIMER})
+    console.print("written: " + ", ".join(str(w) for w in written + [stem.with_suffix(".json")]))
     console.print(f"[dim]{DISCLAIMER}[/]")
 
 
