@@ -482,15 +482,13 @@ def plot_scan(sm: ScanMap, stem: Path | str) -> tuple[Path, Path]:
     from ._common import save_figure, save_plotly
 
     x, y, gap = sm.levels, sm.values, sm.gap
-    tol = sm.maps[0].tol
+    tol = sm.maps[0].tol  # a cell has two steady states where the gap exceeds tol
     fig, ax = plt.subplots(figsize=(7.2, 5.2))
     mesh = ax.pcolormesh(x, y, gap, shading="nearest", cmap="magma_r", vmin=0, vmax=max(float(gap.max()), tol))
     fig.colorbar(mesh, ax=ax, label="pathobiont share: dysregulated - healthy branch")
-    if gap.max() > tol and gap.min() < tol:
-        ax.contour(x, y, gap, levels=[tol], colors="#1c7ed6", linewidths=2)
     bi = sm.bistable
     xx, yy = np.meshgrid(x, y)
-    ax.plot(xx[bi], yy[bi], "o", mfc="none", mec="#1c7ed6", ms=7, label="two steady states (hysteresis)")
+    ax.plot(xx[bi], yy[bi], "o", mfc="none", mec="#1c7ed6", ms=7, label=f"two steady states (gap > {tol:g})")
     ax.plot([sm.reference_x], [sm.reference_value], "D", color="#2f9e44", mec="k", ms=10,
             label=f"{sm.label} (unstressed, reference diet)")
     for v in sm.validation:
