@@ -88,6 +88,22 @@ def test_positivity_and_bounds_over_the_full_horizon(model, scenario):
     _check_invariants(ds, model)
 
 
+@pytest.mark.parametrize("scenario, params", [
+    # low butyrate (western diet) gives pathobionts a growth advantage up to k_pat_butyrate; washout-bounded loss k_loss_max
+    ("western-diet", {"k_pat_butyrate": 0.15, "k_loss_max": 0.01}),
+    # low mucosal inflammation (fibre-rich diet) gives fermenters an advantage up to k_fib_inflam
+    ("fibre-rich-diet", {"k_fib_inflam": 0.05, "k_loss_max": 0.01}),
+])
+def test_microbial_groups_stay_within_capacity_at_extreme_parameters(model, scenario, params):
+    """Growth advantages larger than the bounded loss must not let a group outgrow its niche (they used to:
+    pathobionts 1e15 x capacity in a sampled patient). All values inside the evidence bounds."""
+    m = model.with_params(params)
+    ds = gutbrain.simulate(m, scenario, days=150, output_every=24.0, rtol=1e-4, atol=1e-6)
+    _check_invariants(ds, m)
+    community = ds.Bf + ds.Bl + ds.Bp
+    assert float(ds.Bp.max()) < 1.0 and float(community.max()) < 1.5, (float(ds.Bp.max()), float(community.max()))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("scenario", names())
 def test_backends_agree_and_invariants_hold_over_180_days(model, scenario):

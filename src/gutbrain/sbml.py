@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 import re
 import time as _time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
@@ -102,12 +103,23 @@ _RELS = {sp.StrictGreaterThan: "AST_RELATIONAL_GT", sp.GreaterThan: "AST_RELATIO
          sp.Equality: "AST_RELATIONAL_EQ", sp.Unequality: "AST_RELATIONAL_NEQ"}
 
 
-def sympy_to_ast(expr: sp.Expr, time_symbol: sp.Symbol | None = None):
+def _with_units(node, unit_id: str):
+    """Give a numeric literal node (or the number under a unary minus) the unit ``unit_id`` (sbml:units)."""
+    target = node.getChild(0) if node.getType() == _libsbml().AST_MINUS else node
+    if target.isNumber():
+        target.setUnits(unit_id)
+    return node
+
+
+def sympy_to_ast(expr: sp.Expr, time_symbol: sp.Symbol | None = None, units: Mapping[str, str] | None = None):
     """Convert a SymPy expression to a libSBML ``ASTNode`` (L3V2 MathML).
 
     Symbols become names (``time_symbol`` becomes the ``time`` csymbol); ``Max``/``Min`` become
     the L3V2 ``max``/``min``; ``log`` becomes ``ln``; ``x**(1/2)`` becomes ``sqrt``;
     ``x**(-1)`` a division; ``pi`` and ``E`` the MathML constants; ``Piecewise`` ``piecewise``.
+    With ``units`` (symbol name -> UnitDefinition id), a number inside ``max``/``min`` next to a
+    symbol of known unit (the floors ``max(1e-12, x)``) carries that unit, so libSBML can derive
+    the units of the expression.
     Raises :class:`SBMLExportError` for anything else.
     """
     libsbml = _libsbml()
@@ -169,7 +181,9 @@ def sympy_to_ast(expr: sp.Expr, time_symbol: sp.Symbol | None = None):
             return _ast(libsbml, libsbml.AST_POWER, [conv(b), conv(x)])
         if isinstance(e, (sp.Max, sp.Min)):
             kind = libsbml.AST_FUNCTION_MAX if isinstance(e, sp.Max) else libsbml.AST_FUNCTION_MIN
-            return _ast(libsbml, kind, [conv(a) for a in e.args])
+            known = [units[a.name] for a in e.args if isinstance(a, sp.Symbol) and units and a.name in units]
+            return _ast(libsbml, kind, [_with_units(conv(a), known[0]) if known and a.is_Number else conv(a)
+                                        for a in e.args])
         if isinstance(e, sp.Piecewise):
             kids = []
             for val, cond in e.args:
@@ -398,6 +412,10 @@ def build_document(model: Model, scenario=None, *, level: int = 3, version: int 
                                                        "unit": par.unit, "lower": _fmt(par.lower), "upper": _fmt(par.upper),
                                                        "prior": par.prior, "grade": par.grade, "source": par.source,
                                                        "note": par.note}))
+    # unit of every name a rule can mention (numbers next to them in max/min take it)
+    sym_units = {n: unit_of(x.unit) for n, x in model.parameters.items()}
+    sym_units.update({x.name: unit_of(x.unit) for x in (*st.states, *st.inputs)})
+    sym_units.update({n: unit_of(q.unit) for n, q in st.observables.items()})
     # states (rate rules)
     for s, rate, v0 in zip(st.states, st.rhs, y0, strict=True):
         cav = unit_definition(s.unit).caveat
@@ -408,7 +426,7 @@ def build_document(model: Model, scenario=None, *, level: int = 3, version: int 
                                                    "nominal_initial": _fmt(s.initial), "typical": _fmt(s.typical)}))
         rr = sbml_model.createRateRule()
         _set(rr, rr.setVariable(s.name), "rate rule variable")
-        _set(rr, rr.setMath(sympy_to_ast(rate, st.t)), "rate rule math")
+        _set(rr, rr.setMath(sympy_to_ast(rate, st.t, sym_units)), "rate rule math")
     # inputs (events)
     u0 = schedule.values[0] if schedule is not None else np.array([i.default for i in st.inputs], dtype=float)
     for k, inp in enumerate(st.inputs):
@@ -456,7 +474,7 @@ def build_document(model: Model, scenario=None, *, level: int = 3, version: int 
         p.unsetValue()
         ar = sbml_model.createAssignmentRule()
         _set(ar, ar.setVariable(oname), "assignment rule variable")
-        _set(ar, ar.setMath(sympy_to_ast(expr, st.t)), "assignment rule math")
+        _set(ar, ar.setMath(sympy_to_ast(expr, st.t, sym_units)), "assignment rule math")
 
     info = {"generator": f"gutbrain {__version__} (gutbrain.sbml.to_sbml)", "model": model.name,
             "structure hash": st.digest, "parameter hash": model.param_hash,

@@ -118,8 +118,8 @@ def hill(x: sp.Expr, k: sp.Expr, n: sp.Expr | float) -> sp.Expr:
     The argument is floored at 1e-12 (not 0) so that x^n and its derivative stay finite for
     any exponent; the floor changes no value by more than 1e-12^n / k^n.
     """
-    xp = sp.Max(x, TINY)
-    return xp**n / (xp**n + k**n)
+    r = (sp.Max(x, TINY) / k) ** n  # written on x/k so that the exponent acts on a dimensionless ratio
+    return r / (1 + r)
 
 
 def hill_excess(x: sp.Expr, k: sp.Expr, n: sp.Expr | float) -> sp.Expr:
@@ -129,14 +129,13 @@ def hill_excess(x: sp.Expr, k: sp.Expr, n: sp.Expr | float) -> sp.Expr:
     stays differentiable where the patient actually lives and stiff solvers are not forced to
     reject steps at the kink.
     """
-    xp = smooth_pos(x, 0.01 * k)
-    return xp**n / (xp**n + k**n)
+    r = (smooth_pos(x, 0.01 * k) / k) ** n
+    return r / (1 + r)
 
 
 def hill_down(x: sp.Expr, k: sp.Expr, n: sp.Expr | float) -> sp.Expr:
     """Down-regulating Hill function k^n / (x^n + k^n), in (0, 1] (argument floored as in :func:`hill`)."""
-    xp = sp.Max(x, TINY)
-    return k**n / (xp**n + k**n)
+    return 1 / (1 + (sp.Max(x, TINY) / k) ** n)
 
 
 def saturate(z: sp.Expr, top: sp.Expr | float) -> sp.Expr:

@@ -57,7 +57,7 @@ QUANTITIES = (
     Quantity("immune_brake", "dimensionless", "cortisol and vagal suppression of cytokine release (1 = none)", _suppression),
     Quantity("monocyte_activation", "cell/uL/h", "monocyte activation rate", _activation),
     Quantity("inflammation", "dimensionless", "systemic inflammation index: mean log fold-change of TNF and IL-6 over baseline",
-             lambda ns: (sp.log(pos(ns.TNF) + 1e-3) - sp.log(ns.w_TNF) + sp.log(pos(ns.IL6) + 1e-3) - sp.log(ns.w6)) / 2,
+             lambda ns: (sp.log((pos(ns.TNF) + 1e-3) / ns.w_TNF) + sp.log((pos(ns.IL6) + 1e-3) / ns.w6)) / 2,
              observable=True),
 )
 
