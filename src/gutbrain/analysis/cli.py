@@ -40,6 +40,13 @@ def _parse_params(items: list[str] | None) -> dict[str, float]:
     return out
 
 
+def _print_check(v: dict, where: str) -> None:
+    """One long-simulation check of a bistability map point."""
+    console.print(f"long-simulation check ({v['days']:g} days) at {where}, {v['branch']} branch: "
+                  f"map {v['map_pathobiont_share']:.3f}, long run {v['long_pathobiont_share']:.3f} -> "
+                  + ("agrees" if v["agrees"] else "[red]differs[/]"))
+
+
 def _parse_scan(text: str):
     """``auto``, ``none``, ``NAME=LO:HI:N`` or ``NAME=V1,V2,...`` -> "auto", None or (name, values)."""
     import numpy as np
@@ -164,9 +171,7 @@ def bistability(param: list[str] = typer.Option(None, "--param", help="patient p
         console.print(table)
         console.print(f"[bold]{bm.summary}[/]")
         for v in bm.validation:
-            console.print(f"long-simulation check ({v['days']:g} days) at {bm.axis} {v['level']:g}, {v['branch']} branch: "
-                          f"map {v['map_pathobiont_share']:.3f}, long run {v['long_pathobiont_share']:.3f} -> "
-                          + ("agrees" if v["agrees"] else "[red]differs[/]"))
+            _print_check(v, f"{bm.axis} {v['level']:g}")
     written = list(bi.plot(maps, stem))
     if sm is not None:
         table = Table(title=f"{sm.label}: steady states over {sm.name} x {sm.axis}")
@@ -179,9 +184,7 @@ def bistability(param: list[str] = typer.Option(None, "--param", help="patient p
         console.print(table)
         console.print(f"[bold]{sm.summary}[/]")
         for v in sm.validation:
-            console.print(f"long-simulation check ({v['days']:g} days) at {sm.name} {v[sm.name]:g}, {sm.axis} {v['level']:g}, "
-                          f"{v['branch']} branch: map {v['map_pathobiont_share']:.3f}, long run {v['long_pathobiont_share']:.3f} -> "
-                          + ("agrees" if v["agrees"] else "[red]differs[/]"))
+            _print_check(v, f"{sm.name} {v[sm.name]:g}, {sm.axis} {v['level']:g}")
         written += bi.plot_scan(sm, stem.with_name(stem.name + "-scan"))
     _json(stem.with_suffix(".json"), {"maps": [bm.to_dict() for bm in maps], "scan": None if sm is None else sm.to_dict(),
                                       "disclaimer": DISCLAIMER})
