@@ -52,32 +52,27 @@ def _logistic(ns, b, capacity):
     return (1 - (b + ns.alpha_comp * (ns.community - b)) / (capacity + 1e-6))
 
 
-def _niche_growth(ns, r, b, capacity):
+def _niche_growth(ns, r, b, capacity, advantage=None, k=None):
     """Net growth ``r b L`` of a resident group with logistic factor ``L``, with the net loss bounded by washout.
 
     When a niche shrinks abruptly (a day without fibre) a plain logistic term makes the group die at
     ``r b^2 / capacity``, i.e. wiped out within hours. Resident bacteria whose substrate disappears are
     lost no faster than colonic washout, so ``L`` is bounded below smoothly at ``-k_loss_max / r``
     (``smooth_pos`` with width 5 % of the bound; at steady state, where ``L`` is near 0, the bound is inactive).
+
+    ``advantage`` (1/h, zero at the reference state, at most ``k``) is a per-capita modulation: low butyrate
+    for pathobionts, low mucosal inflammation for fermenters. Its positive part enters ``L`` below the bound,
+    so it cannot push a group past its capacity: added outside, a bounded loss ``k_loss_max`` against an
+    advantage ``k > k_loss_max`` let the group grow without limit (a virtual patient with ``k_pat_butyrate``
+    0.055/h and ``k_loss_max`` 0.015/h reached pathobionts 1e15 times the capacity within 150 days). Its
+    negative part (a loss) stays outside, unbounded. Where the bound is inactive (every state near capacity,
+    the reference included) the rate equals ``r b L + advantage b`` to within the ``smooth_pos`` width.
     """
     m = ns.k_loss_max / r
-    return r * b * (smooth_pos(_logistic(ns, b, capacity) + m, 0.05 * m) - m)
-
-
-def _niche_growth_modulated(ns, r, b, capacity, e, k):
-    """:func:`_niche_growth` plus a per-capita modulation ``e`` (1/h, zero at the reference state, at most ``k``).
-
-    The positive part of ``e`` (a growth advantage: low butyrate for pathobionts, low mucosal inflammation
-    for fermenters) enters the logistic factor, below the washout bound, so it cannot push a group past its
-    capacity: added outside, a bounded loss ``k_loss_max`` against a growth advantage ``k > k_loss_max``
-    let the group grow without limit (a virtual patient with ``k_pat_butyrate`` 0.055/h and ``k_loss_max``
-    0.015/h reached pathobionts 1e15 times the capacity within 150 days). The negative part (a loss) stays
-    outside, unbounded as before. Where the bound is inactive (every state near capacity, the reference
-    included) the rate equals ``r b L + e b`` to within the ``smooth_pos`` width.
-    """
-    e_gain = smooth_pos(e, 0.01 * k)  # smooth split: no kink at the reference state, where e = 0
-    m = ns.k_loss_max / r
-    return r * b * (smooth_pos(_logistic(ns, b, capacity) + e_gain / r + m, 0.05 * m) - m) + (e - e_gain) * b
+    if advantage is None:
+        return r * b * (smooth_pos(_logistic(ns, b, capacity) + m, 0.05 * m) - m)
+    gain = smooth_pos(advantage, 0.01 * k)  # smooth split: no kink at the reference state, where advantage = 0
+    return r * b * (smooth_pos(_logistic(ns, b, capacity) + gain / r + m, 0.05 * m) - m) + (advantage - gain) * b
 
 
 QUANTITIES = (
@@ -108,11 +103,11 @@ QUANTITIES = (
 
 def rates(ns):
     return {
-        "Bf": _niche_growth_modulated(ns, ns.r_fib, ns.Bf, ns.cap_fib, -ns.k_fib_inflam * (ns.mucosal_inflammation - 1), ns.k_fib_inflam)
+        "Bf": _niche_growth(ns, ns.r_fib, ns.Bf, ns.cap_fib, -ns.k_fib_inflam * (ns.mucosal_inflammation - 1), ns.k_fib_inflam)
               - ns.kabx_fib * ns.antibiotic * ns.Bf + ns.seed_fib * ns.Div,
         "Bl": _niche_growth(ns, ns.r_lab, ns.Bl, ns.cap_lab) - ns.kabx_lab * ns.antibiotic * ns.Bl
               + ns.seed_lab * ns.Div + ns.k_fermented_seed * ns.fermented,
-        "Bp": _niche_growth_modulated(ns, ns.r_pat, ns.Bp, ns.cap_pat, -ns.k_pat_butyrate * (ns.butyrate_effect - 1), ns.k_pat_butyrate)
+        "Bp": _niche_growth(ns, ns.r_pat, ns.Bp, ns.cap_pat, -ns.k_pat_butyrate * (ns.butyrate_effect - 1), ns.k_pat_butyrate)
               - (ns.kabx_pat * ns.antibiotic + ns.k_pat_probiotic * ns.Bpro) * ns.Bp + ns.seed_pat,
         "Bpro": ns.k_pro_colonise * ns.probiotic / (ns.probiotic + ns.K_probiotic_dose)
                 - (ns.k_pro_washout + ns.kabx_lab * ns.antibiotic) * ns.Bpro,
