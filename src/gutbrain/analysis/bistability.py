@@ -88,6 +88,22 @@ def branch_starts(model: Model, *, diet: Mapping[str, float] | None = None, kick
     return healthy, ys[-1]
 
 
+def _map(fn, jobs: list, workers: int | None) -> list:
+    """``[fn(j) for j in jobs]``, on ``workers`` spawned processes (default: up to 2) when there are more jobs than 2."""
+    workers = workers or min(2, os.cpu_count() or 1)
+    if workers > 1 and len(jobs) > 2:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+            return list(pool.map(fn, jobs))
+    return [fn(j) for j in jobs]
+
+
+def _patient_label(params: Mapping[str, float] | None) -> str:
+    return "reference patient" if not params else "patient " + ", ".join(f"{k}={v:g}" for k, v in params.items())
+
+
 def _settle(args):
     params, y0, levels, days, avg = args
     from .. import load_model
@@ -185,15 +201,7 @@ def sweep(params: Mapping[str, float] | None = None, levels: Sequence[float] = t
     healthy, sick = _starts(m, axis, diet)
     jobs = [(params, y0, _levels_at(axis, float(lv), diet, stress), settle_days, average_days) for lv in levels
             for y0 in (healthy, sick)]
-    workers = workers or min(2, os.cpu_count() or 1)
-    if workers > 1 and len(jobs) > 2:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-            res = list(pool.map(_settle, jobs))
-    else:
-        res = [_settle(j) for j in jobs]
+    res = _map(_settle, jobs, workers)
     h = {k: [res[2 * i][0][k] for i in range(len(levels))] for k in READOUTS}
     s = {k: [res[2 * i + 1][0][k] for i in range(len(levels))] for k in READOUTS}
     drift = {"healthy": [abs(res[2 * i][0]["pathobiont_share"] - res[2 * i][1]["pathobiont_share"]) for i in range(len(levels))],
@@ -299,7 +307,7 @@ def run(params: Mapping[str, float] | None = None, *, levels: Sequence[float] | 
     bistability, also map the ``fallback`` subtype; validate one point on each branch inside the region."""
     default = np.linspace(0, 0.6, 13) if axis == "stress" else np.linspace(0, 1, 11)
     levels = list(levels) if levels is not None else list(np.round(default, 3))
-    label = "reference patient" if not params else "patient " + ", ".join(f"{k}={v:g}" for k, v in params.items())
+    label = _patient_label(params)
     kw = dict(settle_days=settle_days, workers=workers, axis=axis, stress=stress)
     maps = [sweep(params, levels, label=label, **kw)]
     if progress:
@@ -456,23 +464,15 @@ def scan(name: str, values: Sequence[float], levels: Sequence[float] | None = No
         levels = np.linspace(0, 0.6, 13) if axis == "stress" else np.linspace(0, 1, 11)
     levels = [float(x) for x in np.round(levels, 4)]
     jobs = [dict(params=dict(params or {}, **{name: v}), levels=levels, settle_days=settle_days, average_days=average_days, tol=tol,
-                 workers=1, label=f"{name}={v:g}", axis=axis, stress=stress) for v in vals]
-    workers = workers or min(2, os.cpu_count() or 1)
-    if workers > 1:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=mp.get_context("spawn")) as pool:
-            maps = list(pool.map(_sweep_job, jobs))
-    else:
-        maps = [_sweep_job(dict(j, model=base)) for j in jobs]
-    lab = label or ("reference patient" if not params else "patient " + ", ".join(f"{k}={v:g}" for k, v in params.items()))
-    return ScanMap(name, vals, ref_value, maps, axis, time.perf_counter() - t0, lab, spec.prior, spec.grade)
+                 workers=1, label=f"{name}={v:g}", axis=axis, stress=stress, model=base) for v in vals]
+    maps = _map(_sweep_job, jobs, workers)
+    return ScanMap(name, vals, ref_value, maps, axis, time.perf_counter() - t0, label or _patient_label(params),
+                   spec.prior, spec.grade)
 
 
 def plot_scan(sm: ScanMap, stem: Path | str) -> tuple[Path, Path]:
     """Phase diagram: the gap between the two branches over (axis level, parameter value), the hysteresis region
-    (gap > tol) outlined, the patient marked at its reference value and unstressed state, long-run checks starred."""
+    (gap > tol) circled, the patient marked at its reference value and unstressed state, long-run checks starred."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -491,9 +491,10 @@ def plot_scan(sm: ScanMap, stem: Path | str) -> tuple[Path, Path]:
     ax.plot(xx[bi], yy[bi], "o", mfc="none", mec="#1c7ed6", ms=7, label=f"two steady states (gap > {tol:g})")
     ax.plot([sm.reference_x], [sm.reference_value], "D", color="#2f9e44", mec="k", ms=10,
             label=f"{sm.label} (unstressed, reference diet)")
-    for v in sm.validation:
+    checks = sm.validation
+    for i, v in enumerate(checks):
         ax.plot([v["level"]], [v[sm.name]], "*", color="w" if v["agrees"] else "r", mec="k", ms=14,
-                label="long-simulation check" if v is sm.validation[0] else None)
+                label="long-simulation check" if i == 0 else None)
     ax.set_xlabel(AXES[sm.axis])
     ax.set_ylabel(f"{sm.name} (grade {sm.grade}, prior {sm.prior})")
     ax.legend(fontsize=7, loc="upper right")
@@ -506,8 +507,8 @@ def plot_scan(sm: ScanMap, stem: Path | str) -> tuple[Path, Path]:
                   name="two steady states (hysteresis)")
     g.add_scatter(x=[sm.reference_x], y=[sm.reference_value], mode="markers", name=sm.label,
                   marker=dict(symbol="diamond", size=13, color="#2f9e44", line=dict(color="black", width=1)))
-    if sm.validation:
-        g.add_scatter(x=[v["level"] for v in sm.validation], y=[v[sm.name] for v in sm.validation], mode="markers",
+    if checks:
+        g.add_scatter(x=[v["level"] for v in checks], y=[v[sm.name] for v in checks], mode="markers",
                       marker=dict(symbol="star", size=14, color="white", line=dict(color="black", width=1)),
                       name="long-simulation check")
     g.update_layout(title=f"Hysteresis region in ({sm.axis}, {sm.name})<br><sub>{sm.summary}</sub>", template="plotly_white",
