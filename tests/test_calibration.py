@@ -20,7 +20,7 @@ def test_shipped_data_equal_the_shared_data(shared_data):
     if not os.path.isdir(shared_data):
         pytest.skip(f"shared data not found at {shared_data}")
     for name in ("cortisol_24h_healthy_carroll2007.csv", "endotoxin_bolus_2ngkg_summary.csv", "calibration_targets.csv",
-                 "endotoxin_bolus_2ngkg_subjects.csv"):
+                 "endotoxin_bolus_2ngkg_subjects.csv", "endotoxin_dose_response_bolus.csv"):
         a = pd.read_csv(os.path.join(shared_data, name))
         from importlib import resources
 
