@@ -15,7 +15,7 @@ console = Console()
 def register(app: typer.Typer) -> None:
     @app.command()
     def calibrate(report: Path = typer.Option(Path("calibration-report"), help="folder for the report (HTML, Markdown, JSON, PNG)"),
-                  cohort: int = typer.Option(1000, help="virtual patients for the cohort targets T18-T22"),
+                  cohort: int = typer.Option(1000, help="virtual patients for the cohort targets T18-T22 and T30-T33"),
                   seed: int = typer.Option(0), workers: int = typer.Option(2),
                   fit: bool = typer.Option(False, "--fit", help="re-run the module fits first and write fitted_parameters.toml")):
         """Evaluate every calibration target on the reference parameters and write the report."""

@@ -40,5 +40,5 @@ def endotoxin_subjects() -> dict[str, np.ndarray]:
 
 
 def targets() -> list[dict[str, str]]:
-    """Scalar calibration targets T01-T22 with tolerances and sources."""
+    """Scalar calibration targets T01-T33 with tolerances and sources."""
     return _rows("calibration_targets.csv")
