@@ -19,30 +19,39 @@ import json
 import math
 import multiprocessing as mp
 import os
+import re
 import threading
 import time
+import unicodedata
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import quote
 
 import numpy as np
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from .._version import __version__
 from ..errors import DISCLAIMER, GutbrainError, suggest
-from . import worker
+from . import isolated, worker
+from .scenario_body import ShapeError, check_scenario_body
 
-__all__ = ["create_app", "Limits", "ApiError", "DEFAULT_VARIABLES"]
+__all__ = ["create_app", "Limits", "ApiError", "ErrorBody", "DEFAULT_VARIABLES", "content_disposition"]
 
 STATIC = Path(__file__).with_name("static")
+#: Swagger UI (npm swagger-ui-dist, Apache-2.0), vendored so that /docs works with no network
+SWAGGER_UI = "/static/vendor/swagger-ui"
+SWAGGER_UI_VERSION = "5.35.0"
 
 #: variables returned by /api/simulate when the request names none
 DEFAULT_VARIABLES = ("gad7", "phq9", "perceived_stress", "CORT", "CRP", "IL6", "lm_ratio", "plasma_endotoxin",
@@ -57,6 +66,7 @@ class Limits:
 
     max_body_bytes: int = 64 * 1024
     max_days: float = 365.0
+    min_days: float = 1.0 / 24.0  # one hour
     min_output_every: float = 0.1  # hours
     max_points: int = 20_000  # output time points per simulation
     max_variables: int = 80
@@ -81,13 +91,50 @@ class ApiError(Exception):
 
 
 # -- request bodies ------------------------------------------------------------------------------
-_STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
+#: JSON types must match (``"explain": 0`` or ``"cohort": false`` are errors); a float field still takes an int
+_STRICT = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response: what is wrong, how to fix it, and the disclaimer."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error: str = Field(description="what is wrong with the request")
+    fix: str = Field(description="how to change the request so that it works")
+    disclaimer: str = Field(description="gutbrain is a research and education tool, not a diagnostic device")
+    job_status: str | None = Field(None, description="the job's status (409 from a job's result only)")
+
+
+_ERROR_TEXT = {
+    400: "Malformed JSON, an invalid Content-Length, or a Host header this server does not answer to",
+    404: "An unknown name or id (scenario, parameter, module, claim or job)",
+    409: "The job has not finished, or it failed or was cancelled",
+    413: "The request body is larger than the server's limit",
+    422: "A field has a wrong type or a value outside its allowed range",
+    429: "Too many simulations waiting, or the job queue is full; retry after Retry-After seconds",
+    503: "A simulation worker stopped unexpectedly; retry the request",
+}
+
+
+def _errors(*codes: int) -> dict:
+    """OpenAPI ``responses`` for the error statuses ``codes`` (400 is always possible: the Host check)."""
+    out: dict[int, dict] = {}
+    for code in sorted({400, *codes}):
+        out[code] = {"model": ErrorBody, "description": _ERROR_TEXT[code]}
+        if code == 429:
+            out[code]["headers"] = {"Retry-After": {"description": "seconds to wait before retrying",
+                                                    "schema": {"type": "integer"}}}
+    return out
+
+
+_BODY_ERRORS = (413, 422)  # any request with a body: too large, or of the wrong shape
 
 
 class SimulationRequest(BaseModel):
     """Simulate the reference patient (optionally with changed parameters) under one scenario."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True, json_schema_extra={"examples": [
         {"scenario": "chronic-work-stress", "days": 90, "parameters": {"appraisal": 1.4}, "variables": ["gad7", "CRP"]},
         {"scenario": {"name": "my-plan", "days": 60, "diet_changes": [{"start_day": 0, "fibre": 35}],
                       "episodes": [{"input": "stress", "level": 0.5, "start_day": 10, "days": 20, "daily_window": [9, 17]}]}},
@@ -127,7 +174,8 @@ class ClaimsRequest(BaseModel):
 
     model_config = _STRICT
 
-    ids: list[str] | None = Field(None, max_length=50, description="claim ids, e.g. ['C1', 'C4']; default: all")
+    ids: list[str] | None = Field(None, min_length=1, max_length=50,
+                                  description="claim ids, e.g. ['C1', 'C4']; leave the field out for all")
     cohort: int = Field(0, ge=0, le=200, description="virtual-cohort size for claims checked across patients (0: reference only)")
 
 
@@ -175,6 +223,7 @@ class Service:
         self.jobs: OrderedDict[str, Job] = OrderedDict()
         self.pending = 0
         self.warm_futures: list[cf.Future] = []
+        self._closed = False
 
     # lazily started, so that the app works with or without the lifespan (e.g. under a test client)
     @property
@@ -199,14 +248,23 @@ class Service:
                     else:  # one thread: scipy's odeint (LSODA) is not re-entrant
                         pool = cf.ThreadPoolExecutor(1, thread_name_prefix="gutbrain-sim")
                     self._pool = pool
-                    self._job_runner = cf.ThreadPoolExecutor(1, thread_name_prefix="gutbrain-jobs")
         return self._pool
+
+    @property
+    def job_runner(self) -> cf.ThreadPoolExecutor:
+        """One thread: background jobs run one at a time (each uses the whole pool)."""
+        if self._job_runner is None:
+            with self._lock:
+                if self._job_runner is None:
+                    self._job_runner = cf.ThreadPoolExecutor(1, thread_name_prefix="gutbrain-jobs")
+        return self._job_runner
 
     def start(self) -> None:
         _ = self.model
         _ = self.pool
 
     def close(self) -> None:
+        self._closed = True
         for job in self.jobs.values():
             job.cancel.set()
         if self._job_runner is not None:
@@ -216,24 +274,55 @@ class Service:
             self._pool.shutdown(wait=True, cancel_futures=True)
         self._pool = self._job_runner = None
 
+    def _replace_broken(self, pool: cf.Executor) -> None:
+        """Drop a pool whose worker died and start a fresh one (once, however many callers saw it break)."""
+        with self._lock:
+            if self._pool is not pool:
+                return
+            self._pool, self.warm_futures = None, []
+        pool.shutdown(wait=False, cancel_futures=True)
+        if not self._closed:
+            _ = self.pool
+
     async def run(self, fn, *args):
         if self.pending >= self.limits.max_pending:
             raise ApiError(429, f"too many simulations waiting ({self.pending})", "retry in a few seconds",
                            retry_after=5)
         self.pending += 1
+        pool = self.pool
         try:
-            fut = self.pool.submit(fn, *args)
+            fut = pool.submit(fn, *args)
             return await asyncio.wait_for(asyncio.wrap_future(fut), self.limits.timeout_s)
-        except cf.process.BrokenProcessPool:
-            with self._lock:
-                self._pool = None
+        except cf.BrokenExecutor:
+            self._replace_broken(pool)
             raise ApiError(503, "the simulation worker stopped unexpectedly", "retry the request") from None
         finally:
             self.pending -= 1
 
+    def call(self, job: Job, fn, *args):
+        """``fn(*args)`` in the pool, from a job's thread.
+
+        Raises :class:`isolated.JobCancelled` as soon as the job is cancelled (without waiting for the
+        simulation) and :class:`isolated.WorkerDied` when a worker process died; the pool is then replaced.
+        """
+        pool = self.pool
+        try:
+            fut = pool.submit(fn, *args)
+            while True:
+                try:
+                    return fut.result(timeout=0.2)
+                except cf.TimeoutError:
+                    if job.cancel.is_set():
+                        fut.cancel()
+                        raise isolated.JobCancelled from None
+        except cf.BrokenExecutor:
+            self._replace_broken(pool)
+            raise isolated.WorkerDied("a simulation worker process ended") from None
+
     # -- validation shared by simulate and cohort -----------------------------------------------
     def scenario(self, spec: str | dict) -> Any:
         from ..scenarios import from_dict, get, names
+        from ..scenarios.scenario import BASELINE_CHANNELS
 
         builtin = names()
         if isinstance(spec, str):
@@ -256,15 +345,22 @@ class Service:
                 raise ApiError(422, f"scenario.{key} has {len(spec[key])} entries; at most {cap} are allowed",
                                f"use at most {cap} {key} entries")
         try:
+            check_scenario_body(spec, channels=BASELINE_CHANNELS)
+        except ShapeError as exc:
+            raise ApiError(422, str(exc), exc.fix) from None
+        try:
             return from_dict(spec, source="scenario")
         except GutbrainError:
             raise
-        except (TypeError, ValueError, KeyError, AttributeError) as exc:
-            raise ApiError(422, f"malformed scenario body: {exc}",
+        except (TypeError, ValueError, KeyError, AttributeError):  # a shape the check above does not know
+            raise ApiError(422, "malformed scenario body: a field has the wrong type",
                            "use the fields of a scenario TOML file; GET /api/scenarios/healthy-baseline shows one") from None
 
     def horizon(self, scenario, days: float | None) -> float:
         days = float(scenario.days if days is None else days)
+        if not days >= self.limits.min_days:
+            raise ApiError(422, f"days = {days:g} is shorter than this server's minimum of {self.limits.min_days * 24:g} h",
+                           f"request days >= {self.limits.min_days:.4g} (one hour), e.g. \"days\": 1")
         if not days <= self.limits.max_days:
             raise ApiError(422, f"days = {days:g} exceeds this server's limit of {self.limits.max_days:g} days",
                            f"request days <= {self.limits.max_days:g} (pass \"days\" explicitly for longer scenarios)")
@@ -305,6 +401,10 @@ class Service:
         if output_every < self.limits.min_output_every:
             raise ApiError(422, f"output_every = {output_every:g} h is finer than {self.limits.min_output_every:g} h",
                            f"use output_every >= {self.limits.min_output_every:g} h")
+        if output_every > days * 24.0:
+            raise ApiError(422, f"output_every = {output_every:g} h is longer than the horizon ({days * 24.0:g} h = "
+                           f"{days:g} days): the result would hold the start only",
+                           f"use output_every <= {days * 24.0:g} h, or a longer horizon (days)")
         n = int(round(days * 24.0 / output_every)) + 1
         if n > cap:
             raise ApiError(422, f"{n} output points requested (days={days:g}, output_every={output_every:g} h); at most {cap}",
@@ -324,26 +424,46 @@ class Service:
             for old in finished[: max(0, len(finished) - self.limits.keep_jobs)]:
                 self.jobs.pop(old.id, None)
         _ = self.pool
-        self._job_runner.submit(self._run_job, job, target)
+        self.job_runner.submit(self._run_job, job, target)
         return job
 
+    def cancel(self, job: Job) -> None:
+        """Cancel a queued or running job: its status is "cancelled" from now on; its work stops within seconds."""
+        with self._lock:
+            if not job.active:
+                return
+            job.cancel.set()
+            was = job.status
+            job.status, job.message = "cancelled", f"cancelled after {job.done} of {job.total or '?'}"
+            if was == "queued":
+                job.finished = time.time()
+
     def _run_job(self, job: Job, target) -> None:
-        if job.cancel.is_set():
-            job.status, job.message, job.finished = "cancelled", "cancelled before it started", time.time()
-            return
-        job.status, job.started, job.message = "running", time.time(), "running"
+        with self._lock:
+            if job.cancel.is_set():
+                job.message, job.finished = "cancelled before it started", time.time()
+                return
+            job.status, job.started, job.message = "running", time.time(), "running"
+        outcome, message = "done", "finished"
         try:
             target(job)
-            if job.cancel.is_set():
-                job.status, job.message = "cancelled", f"cancelled after {job.done} of {job.total}"
-            elif job.error is not None:
-                job.status, job.message = "failed", job.error.get("error", "failed")
-            else:
-                job.status, job.message = "done", "finished"
+            if job.error is not None:
+                outcome, message = "failed", job.error.get("error", "failed")
+        except isolated.JobCancelled:
+            pass
+        except isolated.WorkerDied as exc:
+            job.error = {"error": f"a worker process died while running this job ({exc}): it was killed or ran out of "
+                                  "memory", "fix": "start the job again (the server has started fresh workers); if it "
+                                                   "keeps failing, use fewer patients or a shorter horizon"}
+            outcome, message = "failed", job.error["error"]
         except Exception as exc:  # noqa: BLE001 - reported through the job, not lost in a thread
-            job.status, job.error = "failed", {"error": f"{type(exc).__name__}: {exc}", "fix": "report this as a bug"}
-            job.message = "failed"
-        finally:
+            job.error = {"error": f"{type(exc).__name__}: {exc}", "fix": "report this as a bug"}
+            outcome, message = "failed", "failed"
+        with self._lock:
+            if job.cancel.is_set():
+                job.message = f"cancelled after {job.done} of {job.total or '?'}"
+            else:
+                job.status, job.message = outcome, message
             job.finished = time.time()
 
     def get_job(self, job_id: str) -> Job:
@@ -428,7 +548,25 @@ def _csv_response(header_lines: list[str], columns: list[str], rows, filename: s
     w.writerow(columns)
     w.writerows(rows)
     return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+                    headers={"Content-Disposition": content_disposition(filename)})
+
+
+def content_disposition(filename: str) -> str:
+    """``attachment`` with an ASCII ``filename`` fallback and the exact name as RFC 5987 ``filename*`` (RFC 6266).
+
+    Control characters, path separators and quotes become ``_`` in both; the fallback keeps only
+    ASCII letters, digits, ``.``, ``-`` and ``_`` (accents are dropped: ``café`` -> ``cafe``).
+    """
+    stem, dot, ext = filename.rpartition(".")
+    if not dot:
+        stem, ext = filename, ""
+    ext = "." + ext if ext else ""
+    stem = re.sub(r'[\x00-\x1f\x7f-\x9f\ud800-\udfff/\\"]+', "_", stem).strip(" .") or "gutbrain"
+    stem = stem[:120]
+    ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii")
+    ascii_stem = re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_stem).strip("._") or "gutbrain"
+    return (f'attachment; filename="{ascii_stem}{ext}"; '
+            f"filename*=UTF-8''{quote(stem + ext, safe='')}")
 
 
 def _fmt(x: float) -> str:
@@ -436,11 +574,28 @@ def _fmt(x: float) -> str:
 
 
 # -- middleware -----------------------------------------------------------------------------------
-class _Guard:
-    """ASGI middleware: caps request bodies (413 before any parsing) and adds the disclaimer header."""
+#: Host header names always answered (this machine); others only when create_app(allowed_hosts=...) names them
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
-    def __init__(self, app, max_bytes: int):
-        self.app, self.max_bytes = app, max_bytes
+
+def _host_name(host: str) -> str:
+    """``host[:port]`` -> the lower-case name without the port; an IPv6 address keeps its brackets."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[: host.find("]") + 1] if "]" in host else host
+    if host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    elif host.count(":") > 1:  # a bare IPv6 address, as a bind host is written
+        host = f"[{host}]"
+    return host.rstrip(".")
+
+
+class _Guard:
+    """ASGI middleware: answers only to trusted Host names (no DNS rebinding), caps request bodies
+    (413 before any parsing) and adds the disclaimer header."""
+
+    def __init__(self, app, max_bytes: int, allowed_hosts: frozenset[str]):
+        self.app, self.max_bytes, self.allowed_hosts = app, max_bytes, allowed_hosts
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -453,6 +608,12 @@ class _Guard:
                 message = {**message, "headers": headers}
             await send(message)
 
+        if "*" not in self.allowed_hosts:
+            host = dict(scope.get("headers", [])).get(b"host", b"").decode("latin-1")
+            if _host_name(host) not in self.allowed_hosts:
+                return await self._reply(send_with_header, 400, f"this server does not answer to the Host {host[:100]!r}",
+                                         "open it as http://127.0.0.1:<port>/ or http://localhost:<port>/; to serve it "
+                                         "under another name, start it with: gutbrain serve --allow-host <name>")
         if scope["method"] not in ("POST", "PUT", "PATCH", "DELETE"):
             return await self.app(scope, receive, send_with_header)
         declared = dict(scope.get("headers", [])).get(b"content-length")
@@ -529,7 +690,20 @@ def _validation_message(exc: RequestValidationError) -> tuple[int, str, str]:
     return 422, error + more, fix
 
 
-def create_app(*, limits: Limits | None = None, workers: int | None = None) -> FastAPI:
+def _allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods some route answers on ``path`` (all routes, not only the first that matches the path)."""
+    scope = {"type": "http", "path": path, "root_path": "", "method": "GET"}
+    methods: set[str] = set()
+    for route in app.router.routes:
+        if route.matches(scope)[0] != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ("GET", "HEAD"))
+    if methods:
+        methods.add("OPTIONS")
+    return sorted(methods)
+
+
+def create_app(*, limits: Limits | None = None, workers: int | None = None,
+               allowed_hosts: tuple[str, ...] | list[str] = ()) -> FastAPI:
     """Build the FastAPI app.
 
     Parameters
@@ -538,9 +712,15 @@ def create_app(*, limits: Limits | None = None, workers: int | None = None) -> F
         Request limits (default :class:`Limits`).
     workers
         Simulation worker processes (default: ``$GUTBRAIN_WEB_WORKERS`` or 2); 0 runs simulations
-        in one background thread of the server process (for tests and tiny machines).
+        in one background thread of the server process (for tests and tiny machines). A claims
+        check always runs in a process of its own, so that cancelling it stops it at once.
+    allowed_hosts
+        Host header names answered besides localhost, 127.0.0.1 and [::1] (a request naming another
+        host gets 400, which defeats DNS rebinding): the bind host, a name the server is reached by,
+        ``"testserver"`` under Starlette's test client, or ``"*"`` for any.
     """
     limits = limits or Limits()
+    trusted = frozenset(LOCAL_HOSTS) | {h if h == "*" else _host_name(h) for h in allowed_hosts}
     if workers is None:
         workers = int(os.environ.get("GUTBRAIN_WEB_WORKERS", "2"))
     svc = Service(limits, workers)
@@ -556,7 +736,7 @@ def create_app(*, limits: Limits | None = None, workers: int | None = None) -> F
             svc.close()
 
     app = FastAPI(
-        title="gutbrain API", version=__version__, lifespan=lifespan,
+        title="gutbrain API", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
         description="Simulate the mechanistic microbiota-gut-brain axis model: scenarios, parameters with evidence, "
                     "simulations, virtual cohorts and claims. **" + DISCLAIMER + "**",
     )
@@ -585,7 +765,12 @@ def create_app(*, limits: Limits | None = None, workers: int | None = None) -> F
         if exc.status_code == 404:
             error, fix = f"no such endpoint: {request.url.path}", "see /docs for the endpoints (the API lives under /api)"
         elif exc.status_code == 405:
-            error, fix = f"method {request.method} is not allowed on {request.url.path}", "see /docs for the allowed methods"
+            allow = ", ".join(_allowed_methods(app, request.url.path))
+            if request.method == "OPTIONS":
+                return Response(status_code=204, headers={"Allow": allow})
+            return JSONResponse(_error_body(f"method {request.method} is not allowed on {request.url.path}",
+                                            f"use {allow.replace(', OPTIONS', '')}; see /docs"),
+                                status_code=405, headers={"Allow": allow})
         else:
             error, fix = str(exc.detail), "see /docs"
         return JSONResponse(_error_body(error, fix), status_code=exc.status_code, headers=getattr(exc, "headers", None))
@@ -610,22 +795,31 @@ def create_app(*, limits: Limits | None = None, workers: int | None = None) -> F
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
+    @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+    def docs():
+        """Swagger UI, served with its vendored assets (static/vendor/swagger-ui): it works offline."""
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title="gutbrain API",
+                                   swagger_js_url=f"{SWAGGER_UI}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{SWAGGER_UI}/swagger-ui.css",
+                                   swagger_favicon_url=f"{SWAGGER_UI}/favicon-32x32.png",
+                                   swagger_ui_parameters={"validatorUrl": None})
+
     # catalogue ----------------------------------------------------------------------------------
-    @app.get("/api", tags=["meta"], summary="API index")
+    @app.get("/api", tags=["meta"], summary="API index", responses=_errors())
     def api_index():
         return {"name": "gutbrain", "version": __version__, "docs": "/docs", "openapi": "/openapi.json",
                 "endpoints": sorted({f"{m} {r.path}" for r in app.routes if getattr(r, "path", "").startswith("/api")
                                      for m in getattr(r, "methods", ()) if m != "HEAD"}),
                 "limits": limits.__dict__, "disclaimer": DISCLAIMER}
 
-    @app.get("/api/health", tags=["meta"], summary="Liveness and worker status")
+    @app.get("/api/health", tags=["meta"], summary="Liveness and worker status", responses=_errors())
     def health():
         warm = [f.done() for f in svc.warm_futures]
         return {"status": "ok", "version": __version__, "workers": workers, "workers_warm": sum(warm),
                 "pending_simulations": svc.pending, "active_jobs": sum(j.active for j in svc.jobs.values()),
                 "disclaimer": DISCLAIMER}
 
-    @app.get("/api/scenarios", tags=["catalogue"], summary="List built-in scenarios")
+    @app.get("/api/scenarios", tags=["catalogue"], summary="List built-in scenarios", responses=_errors())
     def list_scenarios():
         from ..scenarios import builtin
 
@@ -633,12 +827,14 @@ def create_app(*, limits: Limits | None = None, workers: int | None = None) -> F
                                "episodes": len(s.episodes), "meals": len(s.meals)} for n, s in builtin().items()],
                 "disclaimer": DISCLAIMER}
 
-    @app.get("/api/scenarios/{name}", tags=["catalogue"], summary="One built-in scenario in full")
+    @app.get("/api/scenarios/{name}", tags=["catalogue"], summary="One built-in scenario in full",
+             responses=_errors(404, 422))
     def get_scenario(name: str):
         s = svc.scenario(name)
         return {"scenario": worker._plain(s.to_dict()), "disclaimer": DISCLAIMER}
 
-    @app.get("/api/parameters", tags=["catalogue"], summary="Parameters with bounds, prior, source and evidence grade")
+    @app.get("/api/parameters", tags=["catalogue"], summary="Parameters with bounds, prior, source and evidence grade",
+             responses=_errors(404, 422))
     def list_parameters(module: str | None = Query(None, description="only this module"),
                         grade: Literal["H", "M", "L"] | None = Query(None, description="only this evidence grade")):
         from ..parameters import GRADES
@@ -652,25 +848,26 @@ def create_app(*, limits: Limits | None = None, workers: int | None = None) -> F
                                and (grade is None or p.grade == grade)],
                 "disclaimer": DISCLAIMER}
 
-    @app.get("/api/parameters/{name}", tags=["catalogue"], summary="One parameter")
+    @app.get("/api/parameters/{name}", tags=["catalogue"], summary="One parameter", responses=_errors(404, 422))
     def get_parameter(name: str):
         params = svc.model.parameters
         if name not in params:
             raise ApiError(404, f"unknown parameter {name!r}", suggest(name, params) + " (GET /api/parameters lists them)")
         return {"parameter": _param(params[name]), "disclaimer": DISCLAIMER}
 
-    @app.get("/api/variables", tags=["catalogue"], summary="Variables a simulation can return (states, observables, inputs)")
+    @app.get("/api/variables", tags=["catalogue"], summary="Variables a simulation can return (states, observables, inputs)",
+             responses=_errors())
     def list_variables():
         return {"variables": svc.known_variables(), "default": list(DEFAULT_VARIABLES), "disclaimer": DISCLAIMER}
 
-    @app.get("/api/inputs", tags=["catalogue"], summary="Scenario input channels with units and ranges")
+    @app.get("/api/inputs", tags=["catalogue"], summary="Scenario input channels with units and ranges", responses=_errors())
     def list_inputs():
         return {"inputs": [{"name": i.name, "unit": i.unit, "default": i.default, "lower": i.lower, "upper": i.upper,
                             "description": i.description} for i in svc.model.inputs], "disclaimer": DISCLAIMER}
 
     # simulation ---------------------------------------------------------------------------------
     @app.post("/api/simulate", tags=["simulation"], summary="Run one simulation (JSON or CSV)",
-              responses={200: {"content": {"application/json": {}, "text/csv": {}}}})
+              responses={200: {"content": {"application/json": {}, "text/csv": {}}}, **_errors(404, 429, 503, *_BODY_ERRORS)})
     async def simulate(req: SimulationRequest, format: Literal["json", "csv"] | None = Query(
             None, description="overrides the body's format")):
         fmt = format or req.format
@@ -714,7 +911,7 @@ def create_app(*, limits: Limits | None = None, workers: int | None = None) -> F
         return JSONResponse(body)
 
     # claims -------------------------------------------------------------------------------------
-    @app.get("/api/claims", tags=["claims"], summary="Whether claims are available, and which")
+    @app.get("/api/claims", tags=["claims"], summary="Whether claims are available, and which", responses=_errors())
     def list_claims():
         claims = _claims_module()
         if claims is None:
@@ -722,7 +919,8 @@ def create_app(*, limits: Limits | None = None, workers: int | None = None) -> F
                     "disclaimer": DISCLAIMER}
         return {"available": True, "claims": _claim_catalogue(claims), "disclaimer": DISCLAIMER}
 
-    @app.post("/api/claims", tags=["claims"], status_code=202, summary="Check claims (background job)")
+    @app.post("/api/claims", tags=["claims"], status_code=202, summary="Check claims (background job)",
+              responses=_errors(404, 429, *_BODY_ERRORS))
     def run_claims(req: ClaimsRequest | None = None):
         req = req or ClaimsRequest()
         claims = _claims_module()
@@ -739,38 +937,25 @@ def create_app(*, limits: Limits | None = None, workers: int | None = None) -> F
             raise ApiError(422, f"cohort = {cohort} exceeds {limits.max_cohort}", f"use cohort <= {limits.max_cohort}")
 
         def target(job: Job):
-            import queue as _queue
+            def progress(done: int, total: int) -> None:
+                job.done, job.total = done, total
+                job.message = f"running experiments ({done}/{total} patients) for {len(ids)} claims"
 
-            manager = mp.get_context("spawn").Manager() if svc.workers > 0 else None
-            progress = manager.Queue() if manager is not None else _queue.Queue()
-            try:
-                job.message = f"checking {len(ids)} claims"
-                fut = svc.pool.submit(worker.run_claims_chunk, ids, cohort, progress)
-                while True:
-                    try:
-                        res = fut.result(timeout=0.5)
-                        break
-                    except cf.TimeoutError:
-                        while True:
-                            try:
-                                job.done, job.total = progress.get_nowait()
-                            except (_queue.Empty, EOFError, OSError):
-                                break
-                        job.message = f"running experiments ({job.done}/{job.total or '?'}) for {len(ids)} claims"
-                if "error" in res:
-                    job.error = {"error": res["error"], "fix": res["fix"]}
-                    return
-                job.done = job.total = max(job.total, 1)
-                job.result = {"claims": res["results"]}
-            finally:
-                if manager is not None:
-                    manager.shutdown()
+            job.message = f"checking {len(ids)} claims"
+            # a process of its own: a claims check is one long call, and cancelling terminates it
+            res = isolated.call(worker.run_claims_chunk, ids, cohort, cancel=job.cancel, progress=progress)
+            if "error" in res:
+                job.error = {"error": res["error"], "fix": res["fix"]}
+                return
+            job.done = job.total = max(job.total, 1)
+            job.result = {"claims": res["results"]}
 
         job = svc.submit_job("claims", req.model_dump(), target)
         return JSONResponse(job.public(), status_code=202, headers={"Location": f"/api/jobs/{job.id}"})
 
     # cohorts ------------------------------------------------------------------------------------
-    @app.post("/api/cohort", tags=["cohort"], status_code=202, summary="Simulate a small virtual cohort (background job)")
+    @app.post("/api/cohort", tags=["cohort"], status_code=202, summary="Simulate a small virtual cohort (background job)",
+              responses=_errors(404, 429, *_BODY_ERRORS))
     def run_cohort(req: CohortRequest):
         from ..cohort import SUBTYPES, sample_patients
 
@@ -795,10 +980,8 @@ def create_app(*, limits: Limits | None = None, workers: int | None = None) -> F
             time_axis, status, units = None, [], {}
             values = {v: [] for v in variables}
             for i in range(0, len(rows), chunk):
-                if job.cancel.is_set():
-                    return
                 job.message = f"simulating patients {i + 1}-{min(i + chunk, len(rows))} of {len(rows)}"
-                res = svc.pool.submit(worker.run_cohort_chunk, scenario, rows[i:i + chunk], days, req.output_every, variables).result()
+                res = svc.call(job, worker.run_cohort_chunk, scenario, rows[i:i + chunk], days, req.output_every, variables)
                 if "error" in res:
                     job.error = {"error": res["error"], "fix": res["fix"]}
                     return
@@ -815,23 +998,22 @@ def create_app(*, limits: Limits | None = None, workers: int | None = None) -> F
         return JSONResponse(job.public(), status_code=202, headers={"Location": f"/api/jobs/{job.id}"})
 
     # jobs ---------------------------------------------------------------------------------------
-    @app.get("/api/jobs", tags=["jobs"], summary="List background jobs")
+    @app.get("/api/jobs", tags=["jobs"], summary="List background jobs", responses=_errors())
     def list_jobs():
         return {"jobs": [j.public() for j in reversed(svc.jobs.values())], "disclaimer": DISCLAIMER}
 
-    @app.get("/api/jobs/{job_id}", tags=["jobs"], summary="Poll a job's progress")
+    @app.get("/api/jobs/{job_id}", tags=["jobs"], summary="Poll a job's progress", responses=_errors(404, 422))
     def get_job(job_id: str):
         return svc.get_job(job_id).public()
 
-    @app.delete("/api/jobs/{job_id}", tags=["jobs"], summary="Cancel a job")
+    @app.delete("/api/jobs/{job_id}", tags=["jobs"], summary="Cancel a job", responses=_errors(404, 413, 422))
     def cancel_job(job_id: str):
         job = svc.get_job(job_id)
-        if job.active:
-            job.cancel.set()
-            job.message = "cancelling"
+        svc.cancel(job)
         return job.public()
 
-    @app.get("/api/jobs/{job_id}/result", tags=["jobs"], summary="Fetch a finished job's result (JSON or CSV)")
+    @app.get("/api/jobs/{job_id}/result", tags=["jobs"], summary="Fetch a finished job's result (JSON or CSV)",
+             responses=_errors(404, 409, 422))
     def job_result(job_id: str, format: Literal["json", "csv"] = Query("json")):
         job = svc.get_job(job_id)
         if job.status in ("queued", "running"):
@@ -867,7 +1049,7 @@ def create_app(*, limits: Limits | None = None, workers: int | None = None) -> F
                 "failed": sum(s != "ok" for s in r["status"]), "status": r["status"], "time": _sig(t),
                 "summary": summary, "parameters": worker._plain(r["parameters"]), "disclaimer": DISCLAIMER}
 
-    app.add_middleware(_Guard, max_bytes=limits.max_body_bytes)
+    app.add_middleware(_Guard, max_bytes=limits.max_body_bytes, allowed_hosts=trusted)
     return app
 
 

@@ -12,7 +12,9 @@ def register(app: typer.Typer) -> None:
     def serve(host: str = typer.Option("127.0.0.1", help="interface to bind (default: this machine only)"),
               port: int = typer.Option(8000, min=1, max=65535, help="TCP port"),
               workers: int = typer.Option(2, min=0, max=16, help="simulation worker processes (0: one thread)"),
-              log_level: str = typer.Option("info", help="uvicorn log level")):
+              log_level: str = typer.Option("info", help="uvicorn log level"),
+              allow_host: list[str] = typer.Option([], help="a further Host name the server answers to (repeatable; "
+                                                   "'*' for any). Always answered: localhost, 127.0.0.1, [::1] and --host")):
         """Serve the explorer page (/) and the REST API (/api, docs at /docs)."""
         try:
             import uvicorn
@@ -25,4 +27,4 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"warning: binding {host} exposes the server beyond this machine; it has no authentication.", err=True)
         typer.echo(f"gutbrain explorer on http://{'[' + host + ']' if ':' in host else host}:{port}/  (API docs at /docs)")
         typer.echo(DISCLAIMER)
-        uvicorn.run(create_app(workers=workers), host=host, port=port, log_level=log_level)
+        uvicorn.run(create_app(workers=workers, allowed_hosts=[host, *allow_host]), host=host, port=port, log_level=log_level)

@@ -13,11 +13,11 @@ import math
 import os
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["init_worker", "warm_up", "run_simulation", "run_cohort_chunk", "run_claims_chunk", "pathways",
+__all__ = ["init_worker", "watch_parent", "warm_up", "run_simulation", "run_cohort_chunk", "run_claims_chunk", "pathways",
            "reference_means", "PATHWAYS", "REFERENCE_VARIABLES"]
 
 _LOCK = threading.Lock()
@@ -78,6 +78,12 @@ def init_worker() -> None:
     (e.g. SIGKILL), so that no worker outlives its server.
     """
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    watch_parent()
+    _model()
+
+
+def watch_parent() -> None:
+    """Start a daemon thread that ends this process once its parent has died."""
     parent = os.getppid()
 
     def watch():
@@ -87,7 +93,6 @@ def init_worker() -> None:
                 os._exit(0)
 
     threading.Thread(target=watch, name="gutbrain-parent-watch", daemon=True).start()
-    _model()
 
 
 def warm_up() -> int:
@@ -208,10 +213,10 @@ def run_cohort_chunk(scenario, patients: Sequence[Mapping[str, float]], days: fl
     }
 
 
-def run_claims_chunk(ids: Sequence[str] | None, cohort: int, progress_queue=None) -> dict:
+def run_claims_chunk(ids: Sequence[str] | None, cohort: int, progress: Callable[[int, int], None] | None = None) -> dict:
     """Run claims with :func:`gutbrain.claims.run_claims` (one solver process); results as plain dicts.
 
-    ``progress_queue`` (optional, e.g. a manager queue) receives ``(done, total)`` experiment counts.
+    ``progress`` (optional) is called with ``(done, total)`` patient counts as the experiments run.
     """
     try:
         from gutbrain import claims
@@ -225,8 +230,8 @@ def run_claims_chunk(ids: Sequence[str] | None, cohort: int, progress_queue=None
     accepted = inspect.signature(claims.run_claims).parameters
     if "workers" in accepted:
         kwargs["workers"] = 1  # the web server's pool already runs work in parallel
-    if progress_queue is not None and "progress" in accepted:
-        kwargs["progress"] = lambda done, total: progress_queue.put((int(done), int(total)))
+    if progress is not None and "progress" in accepted:
+        kwargs["progress"] = progress
     try:
         results = claims.run_claims(ids=list(ids) if ids is not None else None, **kwargs)
     except GutbrainError as exc:
