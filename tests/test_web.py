@@ -33,7 +33,7 @@ except ImportError:  # pragma: no cover - optional
 
 @pytest.fixture(scope="module")
 def client():
-    app = create_app(workers=2)
+    app = create_app(workers=2, allowed_hosts=["testserver"])
     with TestClient(app) as c:
         deadline = time.time() + 240
         while time.time() < deadline and c.get("/api/health").json()["workers_warm"] < 2:
@@ -43,7 +43,8 @@ def client():
 
 @pytest.fixture(scope="module")
 def fuzz_app():
-    app = create_app(workers=0, limits=Limits(max_days=3, max_points=400, max_cohort=2, max_jobs=2, max_body_bytes=8192))
+    app = create_app(workers=0, limits=Limits(max_days=3, max_points=400, max_cohort=2, max_jobs=2, max_body_bytes=8192),
+                     allowed_hosts=["testserver"])
     yield app
     app.state.service.close()
 
@@ -346,7 +347,7 @@ def test_bad_cohort_requests(client, body, status, needle):
 
 @pytest.fixture()
 def queue_client():
-    app = create_app(workers=0, limits=Limits(max_days=180, max_cohort=8, max_jobs=2))
+    app = create_app(workers=0, limits=Limits(max_days=180, max_cohort=8, max_jobs=2), allowed_hosts=["testserver"])
     with TestClient(app) as c:
         yield c
     app.state.service.close()

@@ -260,6 +260,7 @@ class Service:
         return self._job_runner
 
     def start(self) -> None:
+        self._closed = False
         _ = self.model
         _ = self.pool
 
