@@ -11,9 +11,15 @@ A parameter entry looks like::
     source = "Windoloski et al. 2024 Exp Physiol (bolus model, nominal value)"
     grade = "H"               # H human data, M animal/in-vitro/review, L assumption
     note = "endotoxin clearance rate"
+    published = 1.01          # optional: the cited source's own value, in ``unit``
 
-An entry may give ``model_unit``: the value and bounds are then converted with pint from
-``unit`` (as published) to ``model_unit`` (as the equations use them) when the table loads.
+An entry may give ``model_unit``: the value, bounds and published value are then converted with
+pint from ``unit`` (as published) to ``model_unit`` (as the equations use them) when the table loads.
+
+Two optional provenance fields (see docs/parameters.md, "Provenance rules"): ``published``, the
+value the cited source gives (a value that differs from it by more than :data:`PUBLISHED_RTOL`
+must say in its source that gutbrain fitted it, or why else it differs), and ``bounds_reason``,
+why the bounds are where they are (required by the tests when the value sits on a bound).
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ import pint
 
 from ..errors import ParameterError, suggest
 
-__all__ = ["Parameter", "load_table", "ureg", "GRADES", "PRIOR_KINDS", "builtin_tables"]
+__all__ = ["Parameter", "load_table", "ureg", "GRADES", "PRIOR_KINDS", "PUBLISHED_RTOL", "builtin_tables"]
 
 ureg = pint.UnitRegistry()
 ureg.define("cell = [cell_count]")
@@ -40,6 +46,10 @@ ureg.define("bpm = 1/minute")
 GRADES = {"H": "human data", "M": "animal, in-vitro or review value", "L": "assumption"}
 PRIOR_KINDS = ("lognormal", "normal", "uniform", "fixed")
 REQUIRED = ("value", "unit", "lower", "upper", "prior", "source", "grade")
+OPTIONAL = ("note", "model_unit", "published", "bounds_reason")
+#: a value "carries" its published value when they agree to this relative tolerance: the tables
+#: quote published numbers to three significant figures (and derived ones, e.g. 100/0.71, rounded)
+PUBLISHED_RTOL = 0.005
 
 
 @dataclass(frozen=True)
@@ -56,7 +66,24 @@ class Parameter:
     source: str
     grade: str
     note: str = ""
+    #: the unit the table gives the value in, when ``model_unit`` converted it (else "")
     published_unit: str = ""
+    #: the cited source's own value, in :attr:`unit` (None where the source gives no single value)
+    published: float | None = None
+    #: why the bounds are where they are ("" where the source field says it)
+    bounds_reason: str = ""
+
+    @property
+    def on_bound(self) -> bool:
+        """The value sits on a bound of a parameter that is free to vary (lower < upper)."""
+        return self.lower < self.upper and self.value in (self.lower, self.upper)
+
+    @property
+    def carries_published(self) -> bool | None:
+        """Whether the value equals the published one within :data:`PUBLISHED_RTOL` (None: none published)."""
+        if self.published is None:
+            return None
+        return math.isclose(self.value, self.published, rel_tol=PUBLISHED_RTOL, abs_tol=0.0)
 
     @property
     def prior_kind(self) -> str:
@@ -107,15 +134,16 @@ def _entry(module: str, name: str, raw: dict, path: str) -> Parameter:
             f"{path}: [{name}]", sorted(raw), f"all of the fields {', '.join(REQUIRED)}",
             f"add the missing field(s) {', '.join(missing)}",
         )
-    unknown = set(raw) - set(REQUIRED) - {"note", "model_unit"}
+    unknown = set(raw) - set(REQUIRED) - set(OPTIONAL)
     if unknown:
-        raise ParameterError(f"{path}: [{name}]", sorted(unknown), "only " + ", ".join(REQUIRED + ("note", "model_unit")),
+        raise ParameterError(f"{path}: [{name}]", sorted(unknown), "only " + ", ".join(REQUIRED + OPTIONAL),
                              "remove or rename the unknown field(s)")
-    for k in ("value", "lower", "upper"):
+    for k in ("value", "lower", "upper") + (("published",) if "published" in raw else ()):
         v = raw[k]
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
             raise ParameterError(f"{path}: [{name}].{k}", v, "a finite number", "write a plain number")
     value, lower, upper = float(raw["value"]), float(raw["lower"]), float(raw["upper"])
+    pub_value = float(raw["published"]) if "published" in raw else None
     unit = str(raw["unit"])
     _parse_unit(name, "unit", unit, path)
     published = ""
@@ -128,6 +156,7 @@ def _entry(module: str, name: str, raw: dict, path: str) -> Parameter:
             raise ParameterError(f"{path}: [{name}].model_unit", mu, f"a unit with the dimensions of {unit!r}",
                                  "use a compatible unit") from None
         value, lower, upper = value * f, lower * f, upper * f
+        pub_value = None if pub_value is None else pub_value * f
         published, unit = unit, mu
     if not lower <= value <= upper:
         raise ParameterError(f"{path}: [{name}].value", value, f"a value inside [lower, upper] = [{lower}, {upper}]",
@@ -152,7 +181,8 @@ def _entry(module: str, name: str, raw: dict, path: str) -> Parameter:
     if not source:
         raise ParameterError(f"{path}: [{name}].source", source, "a citation (DOI) or 'assumption: why'")
     return Parameter(name=name, module=module, value=value, unit=unit, lower=lower, upper=upper, prior=prior,
-                     source=source, grade=grade, note=str(raw.get("note", "")), published_unit=published)
+                     source=source, grade=grade, note=str(raw.get("note", "")), published_unit=published,
+                     published=pub_value, bounds_reason=str(raw.get("bounds_reason", "")).strip())
 
 
 def load_table(path: str | Path, module: str | None = None) -> dict[str, Parameter]:
