@@ -6,7 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gutbrain
+import gutbrain as gb
 from gutbrain.errors import ScenarioError
+from gutbrain.model.inputs import INPUT_NAMES
 from gutbrain.scenarios import Episode, Meal, Scenario, endotoxin, get, load, names
 
 REQUIRED = {"healthy-baseline", "western-diet", "fibre-rich-diet", "chronic-work-stress", "stress-then-recovery",
@@ -129,3 +131,52 @@ def test_episode_validation_property(channel, level, start, days):
     else:
         with pytest.raises(ScenarioError):
             Episode(channel, level, start, days)
+
+
+# -- composition: then() and the rules of a + b ---------------------------------------------------
+def test_then_changes_the_diet_from_a_day_on():
+    wd = gb.scenarios.get("western-diet")
+    s = wd.then(70, fibre=30, sugar=40)
+    sch = s.schedule(100)
+    idx = {n: k for k, n in enumerate(INPUT_NAMES)}
+    before, after = sch.at(24 * 69.5), sch.at(24 * 70.5)
+    assert before[idx["fibre"]] == 12 and before[idx["sugar"]] == 120
+    assert after[idx["fibre"]] == 30 and after[idx["sugar"]] == 40
+    assert before[idx["processed"]] == after[idx["processed"]] == 0.7  # unchanged channels keep their episode
+    assert np.any(np.isclose(sch.switches, 24 * 70))
+    # the same diet change as an episode added with + collides with the 10-year diet episode, and says what to do
+    with pytest.raises(ScenarioError, match=r"diet: fibre.*then\(day, fibre=level\)"):
+        wd + gb.Scenario(episodes=gb.scenarios.diet_change(70, fibre=30))
+
+
+@given(day=st.floats(0.01, 3649.0, allow_nan=False))
+@settings(max_examples=40, deadline=None)
+def test_then_switches_exactly_on_its_day(day):
+    s = gb.scenarios.get("western-diet").then(day, fibre=35)
+    fibre = [e for e in s.episodes if e.input == "fibre"]
+    assert len(fibre) == 2
+    assert math.isclose(fibre[0].start_h + fibre[0].duration_h, 24 * day, rel_tol=1e-12, abs_tol=1e-9)
+    assert fibre[1].start_h == 24 * day
+
+
+def test_then_refuses_what_it_cannot_order():
+    s = gb.Scenario(episodes=gb.scenarios.diet_change(100, fibre=30))
+    with pytest.raises(ScenarioError, match="starting on day 100"):
+        s.then(50, fibre=10)
+    with pytest.raises(ScenarioError, match="non-meal channel"):
+        s.then(50, meal_gi=70)
+    with pytest.raises(ScenarioError, match="known input channel"):
+        s.then(50, fiber=10)
+    with pytest.raises(ScenarioError, match="at least one"):
+        s.then(50)
+    with pytest.raises(ScenarioError):
+        s.then(-1, fibre=10)
+
+
+def test_sum_takes_the_longer_horizon_and_names_both_overlapping_episodes():
+    a = gb.Scenario(name="a", days=30, episodes=gb.scenarios.stressor(5, 10, 0.5))
+    b = gb.Scenario(name="b", days=90, episodes=gb.scenarios.probiotic(14, 56))
+    assert (a + b).days == 90 and (b + a).days == 90
+    c = gb.Scenario(name="c", episodes=gb.scenarios.stressor(12, 5, 0.3))
+    with pytest.raises(ScenarioError, match=r"stressor \(hours 120-360\) and stressor \(from hour 288\)"):
+        a + c

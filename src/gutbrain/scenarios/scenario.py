@@ -4,7 +4,23 @@ A :class:`Scenario` is an immutable value. Its ``diet`` sets the baseline of the
 sleep channels; ``meals`` repeat every day (optionally only between ``start_day`` and
 ``end_day``); each :class:`Episode` sets one input channel to a level for a time window,
 optionally only during a daily clock window (e.g. work hours). Two episodes of the same
-channel may not overlap. Scenarios combine with ``+``.
+channel may not overlap.
+
+Composition rules (``a + b``):
+
+* baselines (``diet``): the union; a channel set to different values in ``a`` and ``b`` is an
+  error naming the channel and both values;
+* meals: the one pattern that either defines (identical patterns are one); two different
+  patterns are an error;
+* episodes: all of both; two episodes of one channel that overlap in time are an error naming
+  both episodes and their hours;
+* horizon: the longer of the two default lengths (``days``), so neither scenario's episodes are
+  cut; a run's own ``days`` argument still overrides it.
+
+``a.then(day, **levels)`` changes baseline channels (diet, sleep, any non-meal input) from ``day``
+on: episodes of those channels still running at ``day`` end there (e.g. the 10-year diet episode
+of ``western-diet``), and new open-ended episodes set the levels. An episode of a changed channel
+that starts after ``day`` cannot be ordered by this rule and is an error naming it.
 """
 
 from __future__ import annotations
@@ -26,6 +42,7 @@ _INPUT = {i.name: i for i in INPUTS}
 MEAL_CHANNELS = ("carb_rate", "meal_gi", "meal_carbs")
 BASELINE_CHANNELS = tuple(n for n in INPUT_NAMES if n not in MEAL_CHANNELS)
 MAX_DAYS = 3650.0
+_LIFESTYLE = ("fibre", "sugar", "processed", "fermented", "wake_time", "sleep_hours")  # baselines a person lives with
 
 
 def _num(field_name: str, value, lo: float, hi: float, fix: str, *, open_low: bool = False) -> float:
@@ -193,7 +210,10 @@ class Scenario:
                 if a1 < b0 - 1e-9:
                     raise ScenarioError(
                         f"episodes on {ch}", f"{e0.label or 'episode'} (hours {a0:g}-{b0:g}) and {e1.label or 'episode'} (from hour {a1:g})",
-                        "non-overlapping episodes per channel", "shift one episode or merge them into one")
+                        "non-overlapping episodes per channel",
+                        "shift one episode or merge them into one" + (
+                            f"; to change the baseline {ch} from a day on, use scenario.then(day, {ch}=level)"
+                            if ch in _LIFESTYLE else ""))
         days_sorted = {}
         for m in self.meals:
             for other in days_sorted.get(round(m.time, 6), []):
@@ -233,6 +253,38 @@ class Scenario:
         return Scenario(name=f"{self.name}+{other.name}", description=f"{self.description} Combined with: {other.description}",
                         diet=diet, meals=meals, episodes=self.episodes + other.episodes, days=max(self.days, other.days),
                         tags=tuple(dict.fromkeys(self.tags + other.tags)))
+
+    def then(self, day: float, *, label: str = "", **levels: float) -> Scenario:
+        """The same scenario, with baseline channels set to ``levels`` from ``day`` on (see module docs)."""
+        day = _num("then.day", day, 0.0, MAX_DAYS, "a day in the scenario, e.g. 70", open_low=True)
+        if not levels:
+            raise ScenarioError("then", "no levels", "at least one channel=level", "e.g. .then(70, fibre=30, sugar=40)")
+        for k in levels:
+            _channel(k, "then")
+            if k in MEAL_CHANNELS:
+                raise ScenarioError(f"then.{k}", levels[k], "a non-meal channel", "describe meals with Meal entries")
+        t = 24.0 * day
+        kept: list[Episode] = []
+        for e in self.episodes:
+            if e.input not in levels:
+                kept.append(e)
+                continue
+            if e.start_h >= t - 1e-9:
+                raise ScenarioError(f"then({day:g}).{e.input}", f"{e.label or 'episode'} starting on day {e.start_h / 24:g}",
+                                    f"no {e.input} episode starting on or after day {day:g}",
+                                    f"remove that episode or change {e.input} with .then() after it ends")
+            end = e.start_h + e.duration_h
+            if end <= t + 1e-9:
+                kept.append(e)
+            elif e.daily_window is not None:
+                raise ScenarioError(f"then({day:g}).{e.input}", f"{e.label or 'episode'} with a daily window {e.daily_window}",
+                                    "an episode without a daily window", "end that episode before the change day instead")
+            else:
+                kept.append(replace(e, days=(t - e.start_h) / 24.0, hours=0.0))
+        new = tuple(Episode(k, v, day, MAX_DAYS - day, label=label or f"from day {day:g}: {k}") for k, v in levels.items())
+        desc = ", ".join(f"{k} = {v:g}" for k, v in levels.items())
+        return replace(self, name=f"{self.name}, then {desc} from day {day:g}",
+                       description=f"{self.description} From day {day:g}: {desc}.".strip(), episodes=tuple(kept) + new)
 
     def replace(self, **changes) -> Scenario:
         return replace(self, **changes)
