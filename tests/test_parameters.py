@@ -108,3 +108,109 @@ def test_with_params_accepts_inside_and_refuses_outside(model, name, frac):
 def test_non_numbers_are_refused(model, bad):
     with pytest.raises(ParameterError):
         model.with_params(kE=bad)
+
+
+# --- provenance (MODEL.md §5: a parameter that cites a published value carries it; a fitted one says so) ---
+
+FITTED_MARK = "fitted by gutbrain to"
+DIFFERS_MARK = "not the published value"
+PUBLISHED_WORDING = re.compile(r"nominal parameter set|nominal value|published value|parameter set|BIOMD\d{10}", re.I)
+
+
+def _published_quote(source: str):
+    """The '<number> <unit>' after 'published ' in a source, or None."""
+    m = re.search(r"published (-?[\d.]+(?:e-?\d+)?) ([^\s;,]+)", source)
+    return (float(m.group(1)), m.group(2)) if m else None
+
+
+def check_provenance(params) -> list[str]:
+    """Every breach of the provenance rules in ``params`` (name: reason); empty when they all hold."""
+    from gutbrain.parameters import PUBLISHED_RTOL, ureg
+
+    bad = []
+    for p in params.values():
+        if not p.lower <= p.value <= p.upper:
+            bad.append(f"{p.name}: value outside its bounds")
+        if p.published is not None and not p.carries_published:
+            if FITTED_MARK not in p.source and DIFFERS_MARK not in p.source:
+                bad.append(f"{p.name}: value {p.value:g} differs from published {p.published:g} but the source does not say "
+                           f"'{FITTED_MARK} ...' or '{DIFFERS_MARK}'")
+            quote = _published_quote(p.source)
+            if quote is None:
+                bad.append(f"{p.name}: differs from its published value, which the source does not quote ('published <value unit>')")
+            else:
+                num, unit = quote
+                got = ureg.Quantity(num, unit).to(p.unit).magnitude
+                if not math.isclose(got, p.published, rel_tol=2 * PUBLISHED_RTOL):
+                    bad.append(f"{p.name}: the source quotes published {num} {unit}, the field says {p.published:g} {p.unit}")
+        if PUBLISHED_WORDING.search(p.source) and "not a parameter of" not in p.source:
+            if p.published is None:
+                bad.append(f"{p.name}: the source cites a published parameter set but the entry has no `published` field")
+            elif not p.carries_published and FITTED_MARK not in p.source and DIFFERS_MARK not in p.source:
+                bad.append(f"{p.name}: cites a published value {p.published:g} it does not carry (value {p.value:g})")
+        if FITTED_MARK in p.source and p.on_bound and p.grade == "H":
+            bad.append(f"{p.name}: a fitted value on a bound gutbrain chose is graded H (at most M)")
+        if p.on_bound and not p.bounds_reason:
+            bad.append(f"{p.name}: the value sits on a bound ({p.lower:g}, {p.upper:g}) and no bounds_reason says why the bound is there")
+    return bad
+
+
+def test_published_values_are_carried_or_the_fit_says_so(model):
+    assert sum(p.published is not None for p in model.parameters.values()) >= 60
+    assert check_provenance(model.parameters) == []
+
+
+def test_every_fitted_parameter_says_it_was_fitted(model):
+    from gutbrain.calibration.report import FITTED
+
+    missing = [k for k in FITTED if FITTED_MARK not in model.parameters[k].source]
+    assert missing == []
+
+
+def test_windoloski_nominal_values_are_recorded(model):
+    # bolus_model_pars.m of KristenWindoloski/InflammationModel_BolusContinuous (commit e7d2f66), hours and pg/mL
+    pub = {"kMTNF": 8.6497, "kTNFM": 0.6 / 0.71, "k6M": 0.81, "k6TNF": 0.81, "k8M": 0.56 / 0.71, "k8TNF": 0.56 / 0.71,
+           "k106": 0.0191 / 1.12, "xMTNF": 100 / 0.71, "kE": 1.01}
+    for name, v in pub.items():
+        assert model.parameters[name].published == pytest.approx(v, rel=1e-4), name
+    assert model.parameters["kMTNF"].on_bound and model.parameters["kMTNF"].grade == "M"
+    assert model.parameters["k1"].published == pytest.approx(0.065 * 60)  # converted with the value (1/min -> 1/h)
+
+
+def test_provenance_check_fails_on_the_tables_before_provenance_was_fixed(tmp_path):
+    """The check can fail: the immune table as it was (fitted values under a 'nominal parameter set'
+    citation, graded H on their bounds, no bound reasons) breaks it, and so does a stale published field."""
+    old = tmp_path / "immune.toml"
+    old.write_text(OLD_IMMUNE_KMTNF)
+    bad = check_provenance(load_table(old))
+    assert any("no `published` field" in b for b in bad) and any("bounds_reason" in b for b in bad)
+    assert any("graded H" in b for b in bad)
+    with_pub = tmp_path / "with_pub.toml"
+    with_pub.write_text(OLD_IMMUNE_KMTNF.replace('grade = "H"', 'grade = "H"\npublished = 8.6497'))
+    assert any("does not quote" in b for b in check_provenance(load_table(with_pub)))
+    stale = tmp_path / "stale.toml"
+    stale.write_text(OLD_IMMUNE_KMTNF.replace("; value fitted by gutbrain to the bolus data set (module step, see calibration report)", "")
+                     .replace('grade = "H"', 'grade = "H"\npublished = 8.6497'))
+    assert any("it does not carry" in b for b in check_provenance(load_table(stale)))
+
+
+def test_published_field_is_optional_and_checked(tmp_path):
+    p = load_table(_write(tmp_path, "[a]\n" + ENTRY.format(unit="1/h")))["a"]
+    assert p.published is None and p.carries_published is None and p.bounds_reason == ""
+    with pytest.raises(ParameterError, match="finite number"):
+        load_table(_write(tmp_path, "[a]\n" + ENTRY.format(unit="1/h") + 'published = "x"\n'))
+    q = load_table(_write(tmp_path, "[a]\n" + ENTRY.format(unit="1/min") + 'published = 1.002\nmodel_unit = "1/h"\n'))["a"]
+    assert q.published == pytest.approx(60.12) and q.carries_published
+
+
+# kMTNF as immune.toml had it before the provenance fix (git show 381a13b:src/gutbrain/parameters/immune.toml)
+OLD_IMMUNE_KMTNF = '''[kMTNF]
+value = 2.0
+unit = "1/h"
+lower = 2.0
+upper = 20.0
+prior = "lognormal:0.3"
+source = "Windoloski, Bangsgaard, Dobreva, Ottesen & Olufsen 2024, Exp Physiol (human 2 ng/kg bolus model, nominal parameter set); value fitted by gutbrain to the bolus data set (module step, see calibration report)"
+grade = "H"
+note = "TNF-amplified monocyte activation"
+'''

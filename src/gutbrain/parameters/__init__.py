@@ -75,8 +75,10 @@ class Parameter:
 
     @property
     def on_bound(self) -> bool:
-        """The value sits on a bound of a parameter that is free to vary (lower < upper)."""
-        return self.lower < self.upper and self.value in (self.lower, self.upper)
+        """The value sits on a bound (within 0.1 % of the value, as the calibration report flags it) of a
+        parameter that is free to vary (lower < upper)."""
+        gap = min(self.value - self.lower, self.upper - self.value)
+        return self.lower < self.upper and gap <= 1e-3 * max(abs(self.value), 1e-12)
 
     @property
     def carries_published(self) -> bool | None:
