@@ -61,7 +61,15 @@ const EDGES = [
 ];
 
 const EXTRA_VARS = ["ANX", "DEP", "PS", "VAG", "SNS", "beneficial", "inflammation", "serotonin_brain", "kyn_trp"];
-const state = { params: {}, traits: {}, last: null, prev: null, runs: 0, seq: 0, cursor: null, scenarios: [] };
+const state = { params: {}, traits: {}, last: null, prev: null, runs: 0, seq: 0, cursor: null, scenarios: [], maxDays: 365 };
+
+/* Plotly options: the explorer works offline, so no mode-bar button may reach a third party. The cloud and
+   Chart Studio switches are set explicitly (their defaults differ between plotly.js versions) and the
+   buttons removed by name; displaylogo:false drops the "Produced with Plotly" link to plotly.com. */
+const PLOT_CONFIG = {
+  displaylogo: false, showSendToCloud: false, showEditInChartStudio: false, plotlyServerURL: "", responsive: true,
+  modeBarButtonsToRemove: ["lasso2d", "select2d", "toImage", "sendDataToCloud", "editInChartStudio"],
+};
 const SVGNS = "http://www.w3.org/2000/svg";
 
 function svg(tag, attrs, parent) {
@@ -127,15 +135,49 @@ function traitOverrides() {
 }
 
 function num(id) { return Number($("#" + id).value); }
-function clampDays() {
-  let d = Math.round(num("days"));
-  if (!isFinite(d) || d < 1) d = 1;
-  if (d > 365) d = 365;
+const count = (x) => x.toLocaleString("en-US", { maximumFractionDigits: 6 });
+
+/* The run's length: whole days within 1 and the server's limit. What was changed goes to `notes`;
+   an empty or non-numeric field refuses the run (returns null). */
+function readDays(notes) {
+  const raw = $("#days").value.trim(), v = Number(raw);
+  if (raw === "" || !isFinite(v)) {
+    notes.push(`Days to simulate is ${raw === "" ? "empty" : `“${raw}”, not a number`}: enter a whole number from 1 to ${count(state.maxDays)}.`);
+    return null;
+  }
+  const d = Math.min(state.maxDays, Math.max(1, Math.round(v)));
+  if (v > state.maxDays) notes.push(`${count(state.maxDays)} days is the maximum; ran ${count(d)} instead of ${count(v)}.`);
+  else if (v < 1) notes.push(`1 day is the minimum; ran 1 instead of ${count(v)}.`);
+  else if (d !== v) notes.push(`Runs last whole days; ran ${count(d)} instead of ${count(v)}.`);
   return d;
 }
+function clampDays() { return readDays([]) ?? 1; }
 
-/* The custom scenario as a body for /api/simulate (the TOML-like fields). */
-function customScenario(days) {
+/* a builder field's name for messages, e.g. "Antibiotic course start day" */
+function fieldName(el) {
+  const group = el.closest(".episode") ? el.closest(".episode").querySelector("label.check").textContent.trim()
+    : el.closest(".group").querySelector("h3").textContent.trim();
+  return `${group} ${el.closest("label").textContent.trim().toLowerCase()}`;
+}
+
+/* A builder number within its field's min and max (the start day has no upper bound: an episode that starts
+   after the run is reported by customScenario). Empty fields take their default; every change is noted. */
+function builderNum(id, notes) {
+  const el = $("#" + id), raw = el.value.trim(), v = Number(raw);
+  const lo = Number(el.min), hi = id.endsWith("-start") ? Infinity : Number(el.max);
+  if (raw === "" || !isFinite(v)) {
+    const d = Number(el.defaultValue);
+    notes.push(`${fieldName(el)} is ${raw === "" ? "empty" : `“${raw}”, not a number`}: used ${count(d)}.`);
+    return d;
+  }
+  const c = Math.min(hi, Math.max(lo, v));
+  if (c !== v) notes.push(`${fieldName(el)} ${count(v)} is ${v < lo ? "below the minimum" : "above the maximum"} ${count(c)}: used ${count(c)}.`);
+  return c;
+}
+
+/* The custom scenario as a body for /api/simulate (the TOML-like fields). Episodes that start at or after
+   the end of the run are left out, and said so in `notes`, as is every field brought inside its range. */
+function customScenario(days, notes = []) {
   const gi = num("meal-gi");
   const sc = {
     name: "custom", description: "built in the explorer", days,
@@ -143,14 +185,18 @@ function customScenario(days) {
     meals: [{ time: 7.5, carbs: 50, gi }, { time: 12.5, carbs: 70, gi }, { time: 19.0, carbs: 70, gi }],
     episodes: [],
   };
-  const ep = (input, level, start, dur, extra) => {
-    start = Math.max(0, Math.min(start, days - 1));
-    sc.episodes.push(Object.assign({ input, level, start_day: start, days: Math.max(1, dur), label: input }, extra || {}));
+  const ep = (input, what, prefix, level, extra) => {
+    const start = builderNum(prefix + "-start", notes), dur = builderNum(prefix + "-days", notes);
+    if (start >= days) {
+      notes.push(`${what} starts on day ${count(start)}, ${start > days ? "after" : "at"} the end of the ${count(days)}-day run: not applied.`);
+      return;
+    }
+    sc.episodes.push(Object.assign({ input, level: level ?? builderNum(prefix + "-level", notes), start_day: start, days: dur, label: input }, extra || {}));
   };
-  if (num("stress") > 0) ep("stress", num("stress"), num("stress-start"), num("stress-days"), $("#stress-work").checked ? { daily_window: [8, 19] } : {});
-  if ($("#abx-on").checked) ep("antibiotic", num("abx-level"), num("abx-start"), num("abx-days"));
-  if ($("#pro-on").checked) ep("probiotic", num("pro-level"), num("pro-start"), num("pro-days"));
-  if ($("#ther-on").checked) ep("therapy", num("ther-level"), num("ther-start"), num("ther-days"));
+  if (num("stress") > 0) ep("stress", "Stress", "stress", num("stress"), $("#stress-work").checked ? { daily_window: [8, 19] } : {});
+  if ($("#abx-on").checked) ep("antibiotic", "Antibiotic course", "abx");
+  if ($("#pro-on").checked) ep("probiotic", "Probiotic", "pro");
+  if ($("#ther-on").checked) ep("therapy", "Psychological therapy", "ther");
   return sc;
 }
 
@@ -200,18 +246,33 @@ function schedule() {
   timer = setTimeout(run, 350);
 }
 
+/* What the explorer changed or refused in the last run's inputs, in a live region next to the status. */
+function showNotes(notes) {
+  const box = $("#notes");
+  box.replaceChildren(...notes.map((n) => Object.assign(document.createElement("p"), { textContent: n })));
+}
+
 async function run() {
   clearTimeout(timer);
-  const days = clampDays();
+  const notes = [];
+  const days = readDays(notes);
+  if (days === null) {
+    ++state.seq; // a run still under way no longer matches the form
+    showNotes(notes);
+    setStatus("Not run: fix the number of days.", "error");
+    $("#run").disabled = false;
+    return;
+  }
   $("#days").value = days;
   const name = $("#scenario").value;
   const body = {
-    scenario: name === "__custom__" ? customScenario(days) : name,
+    scenario: name === "__custom__" ? customScenario(days, notes) : name,
     days, parameters: traitOverrides(), explain: true,
     output_every: days <= 30 ? 0.5 : days <= 120 ? 1 : 2,
     variables: Array.from(new Set(PLOTS.map((p) => p.v).concat(EDGES.map((e) => e.v), EXTRA_VARS))),
   };
   const seq = ++state.seq;
+  showNotes(notes);
   setStatus("Simulating…", "running");
   $("#run").disabled = true;
   const t0 = performance.now();
@@ -230,7 +291,8 @@ async function run() {
     renderPlots();
     renderCursor();
     const secs = ((performance.now() - t0) / 1000).toFixed(1);
-    setStatus(`Done: ${res.scenario.name}, ${fmt(res.days)} days in ${secs} s. GAD-7 at the end ${fmt(res.summary.gad7.end)}, PHQ-9 ${fmt(res.summary.phq9.end)}.`, "done");
+    const changed = notes.length ? ` ${notes.length === 1 ? "One input was" : `${notes.length} inputs were`} changed or left out: see below.` : "";
+    setStatus(`Done: ${res.scenario.name}, ${fmt(res.days)} days in ${secs} s. GAD-7 at the end ${fmt(res.summary.gad7.end)}, PHQ-9 ${fmt(res.summary.phq9.end)}.${changed}`, "done");
   } catch (e) {
     if (seq !== state.seq) return;
     setStatus(`Error: ${e.message}${e.fix ? " — how to fix: " + e.fix : ""}`, "error");
@@ -296,7 +358,7 @@ function renderPlots() {
     const dm = daily(res.time, d.values);
     traces.push({ x: dm.x, y: dm.y, mode: "lines", name: "daily mean", line: { color: "#1f5fbf", width: 2.2 }, hovertemplate: `day %{x:.1f}: %{y:.3g} ${d.units}<extra>daily mean</extra>` });
     const el = document.getElementById("plot-" + cfg.v);
-    Plotly.react(el, traces, plotLayout(cfg, res), { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["lasso2d", "select2d", "toImage"] });
+    Plotly.react(el, traces, plotLayout(cfg, res), PLOT_CONFIG);
     const s = res.summary[cfg.v];
     el.dataset.run = String(state.runs);
     el.dataset.end = String(s.end);
@@ -468,12 +530,28 @@ function renderClaims(rows) {
   }).join("") + "</tr>").join("");
 }
 
+/* Plotly's mode-bar buttons (7 per plot, rebuilt by Plotly as it likes) stay out of the Tab order, so that
+   the keyboard goes from the controls to the rest of the page; they remain for the mouse. */
+function keepModeBarsOutOfTabOrder() {
+  const demote = () => { for (const b of $$("#plots .modebar-btn")) if (b.tabIndex !== -1) b.tabIndex = -1; };
+  new MutationObserver(demote).observe($("#plots"), { childList: true, subtree: true });
+}
+
+/* On a narrow screen the patient traits start folded, so that the first plot is on the first screen. */
+function foldOnNarrowScreens() {
+  if (window.matchMedia("(max-width: 760px)").matches) $("#traits-box").open = false;
+}
+
 /* ---------------- start ---------------- */
 async function init() {
+  foldOnNarrowScreens();
   bindOutputs();
   if (typeof Plotly === "undefined") { setStatus("The plotting library did not load (is plotly installed on the server?).", "error"); return; }
+  keepModeBarsOutOfTabOrder();
   try {
-    const [sc, params] = await Promise.all([api("/api/scenarios"), api("/api/parameters")]);
+    const [sc, params, index] = await Promise.all([api("/api/scenarios"), api("/api/parameters"), api("/api")]);
+    state.maxDays = Math.floor(index.limits.max_days);
+    $("#days").max = state.maxDays;
     state.scenarios = sc.scenarios;
     const sel = $("#scenario");
     for (const s of sc.scenarios) { const o = document.createElement("option"); o.value = s.name; o.textContent = s.name; sel.appendChild(o); }
