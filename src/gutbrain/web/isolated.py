@@ -3,7 +3,7 @@
 A claims check is a single library call of minutes that reports progress only now and then;
 it cannot be interrupted cooperatively, so the server runs it in a spawned child process and
 terminates that process when the job is cancelled. The child sends ``("progress", (done, total))``
-messages and finally ``("result", value)`` through a pipe.
+messages and finally ``("result", value)`` (or ``("exception", text)``) through a pipe.
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ def call(fn: Callable, *args, cancel: threading.Event, progress: Callable[[int, 
          poll_s: float = 0.2):
     """``fn(*args, progress=...)`` in a spawned process; its return value.
 
-    Raises :class:`JobCancelled` (after terminating the process) once ``cancel`` is set, and
-    :class:`WorkerDied` when the process ends without sending a result.
+    Raises :class:`JobCancelled` (after terminating the process) once ``cancel`` is set,
+    :class:`WorkerDied` when the process ends without sending a result, and ``RuntimeError``
+    (with the original type and message) when ``fn`` raised.
     """
     ctx = mp.get_context("spawn")
     receiver, sender = ctx.Pipe(duplex=False)
@@ -46,6 +47,8 @@ def call(fn: Callable, *args, cancel: threading.Event, progress: Callable[[int, 
                     raise WorkerDied(f"the job's process ended (exit code {_exitcode(proc)})") from None
                 if kind == "result":
                     return payload
+                if kind == "exception":
+                    raise RuntimeError(f"in the job's process: {payload}")
                 if progress is not None:
                     progress(*payload)
             elif not proc.is_alive() and not receiver.poll():
@@ -66,5 +69,10 @@ def _child(conn, fn: Callable, args: tuple) -> None:
     from .worker import watch_parent
 
     watch_parent()
-    conn.send(("result", fn(*args, progress=lambda done, total: conn.send(("progress", (int(done), int(total)))))))
+    try:
+        result = fn(*args, progress=lambda done, total: conn.send(("progress", (int(done), int(total)))))
+    except Exception as exc:  # noqa: BLE001 - a bug: reported to the job with its type and message
+        conn.send(("exception", f"{type(exc).__name__}: {exc}"))
+    else:
+        conn.send(("result", result))
     conn.close()
