@@ -7,8 +7,10 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from ._paths import check_new_output, write_new_file, write_new_zarr
 from .errors import DISCLAIMER, GutbrainError, InputError, suggest
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -21,7 +23,7 @@ SUMMARY = (("gad7", "GAD-7", "score"), ("phq9", "PHQ-9", "score"), ("CORT", "cor
 
 
 def _fail(exc: Exception) -> None:
-    console.print(f"[bold red]error:[/] {exc}")
+    console.print(f"[bold red]error:[/] {escape(str(exc))}")
     raise typer.Exit(code=2)
 
 
@@ -46,35 +48,45 @@ def summary_table(ds) -> Table:
 def run(scenario: str = typer.Argument(..., help="built-in scenario name or a scenario .toml file"),
         days: float = typer.Option(None, help="horizon in days (default: the scenario's)"),
         backend: str = typer.Option("scipy", help="scipy or jax"),
-        out: Path = typer.Option(None, help="write results to .nc (netCDF) or .zarr"),
-        plot: Path = typer.Option(None, help="write a plot to .png or .html"),
+        out: Path = typer.Option(None, help="write results to a new .nc (netCDF) or .zarr path (an existing one is refused)"),
+        plot: Path = typer.Option(None, help="write a plot to a new .png or .html path (an existing one is refused)"),
         output_every: float = typer.Option(1.0, help="output spacing in hours")):
     """Simulate the reference patient under a scenario and print a summary table."""
     from . import load_model
+    from .scenarios import get
     from .simulation import simulate
 
     try:
-        if out is not None and out.suffix not in (".nc", ".zarr"):
-            raise InputError("--out", str(out), "a path ending in .nc or .zarr", "e.g. --out results.nc")
-        if plot is not None and plot.suffix not in (".png", ".html"):
-            raise InputError("--plot", str(plot), "a path ending in .png or .html", "e.g. --plot out.png")
+        sc = get(scenario)  # a bad name or an unreadable file is reported before anything else
+        if out is not None:
+            check_new_output(out, "--out", suffixes=(".nc", ".zarr"), example="--out results.nc")
+        if plot is not None:
+            check_new_output(plot, "--plot", suffixes=(".png", ".html"), example="--plot out.png")
+        if out is not None and plot is not None and out.resolve() == plot.resolve():
+            raise InputError("--plot", str(plot), "a path other than --out", "e.g. --out results.nc --plot results.png")
         with console.status(f"simulating {scenario} ..."):
-            ds = simulate(load_model(), scenario, days=days, backend=backend, output_every=output_every)
+            ds = simulate(load_model(), sc, days=days, backend=backend, output_every=output_every)
     except GutbrainError as exc:
         _fail(exc)
     console.print(summary_table(ds))
     console.print(f"wall time {ds.attrs['wall_time_s']:.1f} s, solver {ds.attrs['solver']}, rtol {ds.attrs['rtol']:g}")
-    if out is not None:
-        if out.suffix == ".nc":
-            ds.to_netcdf(out, engine="h5netcdf")
-        else:
-            ds.to_zarr(out, mode="w")
-        console.print(f"results written to {out}")
-    if plot is not None:
-        from .plotting import plot as make_plot
+    try:
+        if out is not None:
+            if out.suffix == ".nc":
+                write_new_file(out, lambda tmp: ds.to_netcdf(tmp, engine="h5netcdf"), "--out")
+            else:
+                write_new_zarr(ds, out, "--out")
+            console.print(f"results written to {out}")
+        if plot is not None:
+            from .plotting import plot as make_plot
 
-        make_plot(ds, plot)
-        console.print(f"plot written to {plot}")
+            write_new_file(plot, lambda tmp: make_plot(ds, tmp), "--plot")
+            console.print(f"plot written to {plot}")
+    except GutbrainError as exc:
+        _fail(exc)
+    except OSError as exc:
+        _fail(InputError("output", str(exc.filename or out or plot), "a path that can be written",
+                         f"{exc.strerror or exc}; free some space or choose another directory"))
     _disclaimer()
 
 

@@ -703,6 +703,8 @@ def register(app) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from ._paths import check_new_output, write_new_file
+
     console = Console()
 
     def fail(exc: Exception) -> None:
@@ -723,6 +725,7 @@ def register(app) -> None:
         try:
             if out.suffix.lower() not in (".xml", ".sbml"):
                 raise InputError("--out", str(out), "a path ending in .xml or .sbml", "e.g. -o model.xml")
+            check_new_output(out, "--out", example="-o model.xml")
             if isinstance(warmup_days, float) and not (0 <= warmup_days <= 365):
                 raise InputError("--warmup-days", warmup_days, "a number of days in [0, 365]", "e.g. --warmup-days 28")
             model = load_model()
@@ -737,7 +740,10 @@ def register(app) -> None:
             report = check(xml)
         except GutbrainError as exc:
             fail(exc)
-        out.write_text(xml)
+        try:
+            write_new_file(out, lambda tmp: tmp.write_text(xml), "--out")
+        except GutbrainError as exc:
+            fail(exc)
         table = Table(title=f"SBML L3V2 export: {out}")
         table.add_column("item")
         table.add_column("value", justify="right")

@@ -37,6 +37,13 @@ def _check_options(days, backend, rtol, atol, output_every, warmup_days, method)
             raise InputError(name, v, f"a finite number in [{lo:g}, {hi:g}]", "see help(gutbrain.simulate) for the units")
     if days <= 0:
         raise InputError("days", days, "a positive horizon in days", "e.g. days=180")
+    if 24.0 * days < 1e-3:
+        raise InputError("days", days, "a horizon of at least one output step (the finest is 0.001 h, so "
+                         f"days >= {1e-3 / 24:.2g})", "e.g. days=2 (or days=0.5 for 12 hours)")
+    if output_every > 24.0 * days:
+        raise InputError("output_every", output_every, f"at most the horizon ({24.0 * days:.3g} h = {days:g} days), "
+                         "so that the output has more than the initial point",
+                         f"use output_every <= {24.0 * days:.3g} h, or a longer horizon (days)")
     n = days * 24.0 / output_every
     if n > MAX_OUTPUT_POINTS:
         raise InputError("output_every", output_every, f"at most {MAX_OUTPUT_POINTS:,} output points per patient",

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from .._paths import check_new_output, write_new_file
 from ..errors import DISCLAIMER, GutbrainError, InputError, suggest
 
 console = Console()
@@ -18,13 +20,30 @@ twin_app = typer.Typer(add_completion=False, no_args_is_help=True,
 
 
 def _fail(exc: Exception) -> None:
-    console.print(f"[bold red]error:[/] {exc}")
+    console.print(f"[bold red]error:[/] {escape(str(exc))}")
     raise typer.Exit(code=2)
 
 
 def _json(path: Path, obj) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(obj, indent=1, default=float), encoding="utf-8")
+    text = json.dumps(obj, indent=1, default=float)
+    write_new_file(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), "--out")
+
+
+def _check_stem(out: Path, *names: str) -> Path:
+    """The output stem of ``out``, after checking that none of STEM.png/.html/.json (and ``names``) exists yet."""
+    from ._common import check_plot_path
+
+    stem = check_plot_path(out)
+    for suffix in (".png", ".html", ".json"):
+        check_new_output(stem.with_suffix(suffix), "--out", example="--out results/run2 (a new stem)")
+    for name in names:
+        check_new_output(stem.with_name(stem.name + name), "--out", example="--out results/run2 (a new stem)")
+    return stem
+
+
+def _check_count(option: str, value: int | None, lo: int, hi: int, example: str) -> None:
+    if value is not None and (isinstance(value, bool) or not lo <= value <= hi):
+        raise InputError(option, value, f"a whole number in [{lo}, {hi}]", f"e.g. {option} {example}")
 
 
 def _parse_params(items: list[str] | None) -> dict[str, float]:
@@ -86,10 +105,18 @@ def sensitivity(scenario: str = typer.Argument(..., help="built-in scenario name
                 out: Path = typer.Option(Path("sensitivity"), help="output stem: writes STEM.png, STEM.html, STEM.json")):
     """Global sensitivity of a read-out to the parameter priors (SALib), ranked with evidence grades."""
     from . import sensitivity as sa
-    from ._common import check_plot_path
 
     try:
-        stem = check_plot_path(out)
+        stem = _check_stem(out)
+        _check_count("--workers", workers, 1, 256, "2")
+        _check_count("--top", top, 1, 100, "8")
+        _check_count("--screen-r", screen_r, 2, 1000, "2")
+        if method == "sobol":
+            _check_count("--n", n, 2, 2 ** 16, "64")
+            if n is not None and n & (n - 1):
+                raise InputError("--n", n, "a power of 2 for the Sobol base sample", "e.g. --n 64")
+        else:
+            _check_count("--n", n, 2, 1000, "4")
         with console.status(f"sensitivity of {output} under {scenario} ..."):
             res = sa.run(scenario, output, method=method, n=n, params=params, top=top, morris_r=screen_r,
                          workers=workers, seed=seed, rtol=1e-4)
@@ -133,10 +160,11 @@ def bistability(param: list[str] = typer.Option(None, "--param", help="patient p
     import numpy as np
 
     from . import bistability as bi
-    from ._common import check_plot_path
 
     try:
-        stem = check_plot_path(out)
+        scan_spec = _parse_scan(scan)
+        stem = _check_stem(out, *(() if scan_spec is None else ("-scan.png", "-scan.html")))
+        _check_count("--workers", workers, 1, 256, "2")
         params = _parse_params(param)
         if axis not in bi.AXES:
             raise InputError("--axis", axis, "stress or diet", suggest(axis, bi.AXES))
@@ -147,7 +175,6 @@ def bistability(param: list[str] = typer.Option(None, "--param", help="patient p
             raise InputError("--stress", stress, "a chronic stress level in [0, 1]")
         top = max_stress if axis == "stress" else 1.0
         levels = list(np.round(np.linspace(0, top, steps), 4))
-        scan_spec = _parse_scan(scan)
         with console.status("mapping steady states ..."):
             maps = bi.run(params, levels=levels, settle_days=settle_days, workers=workers, axis=axis, stress=stress,
                           fallback={} if no_fallback else bi.SUBTYPE_GUT_LOOP)
@@ -202,10 +229,10 @@ def twin_fit(diary: Path = typer.Argument(..., help="daily diary CSV (see docs/a
              out: Path = typer.Option(Path("twin"), help="output stem: STEM.png, STEM.html, STEM.json")):
     """Fit a personal twin to a diary (MAP + Laplace) and compare 8 weeks of fibre+probiotic, therapy, or both."""
     from . import twin as tw
-    from ._common import check_plot_path
 
     try:
-        stem = check_plot_path(out)
+        stem = _check_stem(out)
+        _check_count("--workers", workers, 1, 256, "2")
         if not 2 <= draws <= 200:
             raise InputError("--draws", draws, "2-200 posterior draws", "e.g. --draws 16")
         if not 1 <= weeks <= 52:

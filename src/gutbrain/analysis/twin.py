@@ -124,11 +124,23 @@ def read_diary(path: str | Path | None = None, *, rows: Sequence[Mapping[str, ob
         p = Path(path)
         if not p.exists():
             raise InputError("diary", str(p), "an existing CSV file", "check the path")
-        with p.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            if not reader.fieldnames:
-                raise InputError("diary", str(p), "a CSV file with a header row", "the first line must name the columns")
-            rows = list(reader)
+        if not p.is_file():
+            raise InputError("diary", str(p), "a CSV file (this is a directory or another non-file)",
+                             "pass the diary file itself, e.g. diary.csv")
+        try:
+            with p.open(newline="", encoding="utf-8-sig") as fh:
+                reader = csv.DictReader(fh)
+                if not reader.fieldnames:
+                    raise InputError("diary", str(p), "a CSV file with a header row", "the first line must name the columns")
+                rows = list(reader)
+        except UnicodeDecodeError as exc:
+            raise InputError("diary", str(p), "a UTF-8 text CSV file (this file is binary or in another encoding: "
+                             f"byte {exc.start} cannot be read as UTF-8)",
+                             "export the diary as CSV in UTF-8 (e.g. 'CSV UTF-8' in a spreadsheet program)") from None
+        except csv.Error as exc:
+            raise InputError("diary", str(p), f"a CSV file ({exc})", "export the diary as plain CSV") from None
+        except OSError as exc:
+            raise InputError("diary", str(p), f"a readable file ({exc.strerror or exc})", "check the path and its permissions") from None
         source = source or p.name
     source = source or "diary"
     if not rows:

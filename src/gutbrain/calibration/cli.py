@@ -6,15 +6,17 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from ..errors import DISCLAIMER
+from .._paths import check_output_dir
+from ..errors import DISCLAIMER, GutbrainError, InputError
 
 console = Console()
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
-    def calibrate(report: Path = typer.Option(Path("calibration-report"), help="folder for the report (HTML, Markdown, JSON, PNG)"),
+    def calibrate(report: Path = typer.Option(Path("calibration-report"), help="folder for the report (HTML, Markdown, JSON, PNG); may exist (its report files are rewritten, nothing else is touched); its parent must exist"),
                   cohort: int = typer.Option(1000, help="virtual patients for the cohort targets T18-T22 and T30-T33"),
                   seed: int = typer.Option(0), workers: int = typer.Option(2),
                   fit: bool = typer.Option(False, "--fit", help="re-run the module fits first and write fitted_parameters.toml")):
@@ -24,6 +26,13 @@ def register(app: typer.Typer) -> None:
         if cohort < 0:
             console.print("[bold red]error:[/] --cohort must be >= 0 (0 skips the cohort targets)")
             raise typer.Exit(2)
+        try:
+            if not 1 <= workers <= 256:
+                raise InputError("--workers", workers, "a whole number of processes in [1, 256]", "e.g. --workers 2")
+            check_output_dir(report, "--report")  # an existing report folder is fine: its files are rewritten
+        except GutbrainError as exc:
+            console.print(f"[bold red]error:[/] {escape(str(exc))}")
+            raise typer.Exit(2) from None
         from .. import load_model
 
         model = load_model()

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from .._paths import check_output_dir
 from ..errors import DISCLAIMER, GutbrainError
 from .core import CLAIMS_RTOL
 
@@ -85,12 +86,14 @@ def register(app: typer.Typer) -> None:
                rtol: float = typer.Option(CLAIMS_RTOL, help="solver relative tolerance (effects agree with 1e-6 within 1 %; "
                                                                 "1e-4: within 0.05 %)"),
                as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
-               plots: Path = typer.Option(None, help="folder for the C8 and C15 plots")):
+               plots: Path = typer.Option(None, help="folder for the C8 and C15 plots (may exist; its parent must exist)")):
         """Run the claims C1-C17 on the reference patient and an optional virtual cohort."""
         from . import run_claims
 
         started = time.perf_counter()
         try:
+            if plots is not None:
+                check_output_dir(plots, "--plots")  # before the claims run, not after
             with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} patients"),
                           TimeRemainingColumn(), console=console, transient=True, disable=as_json) as prog:
                 task = prog.add_task("simulating claim experiments", total=cohort + 1)

@@ -12,15 +12,17 @@ def register(app) -> None:
     """Add the ``cohort`` and ``summarize`` commands to a :class:`typer.Typer` app."""
     import typer
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
+    from .._paths import check_new_output, write_new_file
     from ..errors import DISCLAIMER, GutbrainError, InputError
 
     console = Console()
 
     def fail(exc: Exception):
-        console.print(f"[bold red]error:[/] {exc}")
+        console.print(f"[bold red]error:[/] {escape(str(exc))}")
         console.print(f"[dim]{DISCLAIMER}[/]")
         raise typer.Exit(code=2)
 
@@ -48,9 +50,10 @@ def register(app) -> None:
         """Simulate a virtual cohort under a scenario into a resumable Zarr store."""
         from .. import load_model
         from .engine import DEFAULT_OUTPUTS, Cohort
-        from .store import is_store
+        from .store import check_store_path, is_store
 
         try:
+            check_store_path(out, "--out")  # before anything is sampled or simulated
             if isinstance(n, bool) or n <= 0:
                 raise InputError("--n", n, "a positive number of patients", "e.g. --n 1000")
             if chunk is not None and not 1 <= chunk <= n:
@@ -101,8 +104,10 @@ def register(app) -> None:
             if not is_store(store) or read_attrs(store).get("cohort_format") is None:
                 raise InputError("store", str(store), "an existing cohort store written by `gutbrain cohort`",
                                  "check the path (e.g. run.zarr)")
-            if plot is not None and plot.suffix != ".png":
-                raise InputError("--plot", str(plot), "a path ending in .png", "e.g. --plot bands.png")
+            target = plot or store.with_name(store.stem + "-bands.png")
+            if not no_plot:
+                check_new_output(target, "--plot", suffixes=(".png",), example="--plot bands.png",
+                                 also="or --no-plot to skip the plot")
             res = S.summarize(store)
         except GutbrainError as exc:
             fail(exc)
@@ -139,10 +144,11 @@ def register(app) -> None:
             elif res["ok"] == 0:
                 console.print("no plot: no completed patients yet")
             else:
-                target = plot or store.with_name(store.stem + "-bands.png")
                 try:
-                    S.plot_bands(store, target)
+                    write_new_file(target, lambda tmp: S.plot_bands(store, tmp), "--plot")
                     console.print(f"plot written to {target}")
+                except GutbrainError as exc:
+                    fail(exc)
                 except OSError as exc:
                     fail(InputError("--plot", str(target), "a writable PNG path", str(exc)))
         console.print(f"[dim]{DISCLAIMER}[/]")

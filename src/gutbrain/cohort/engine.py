@@ -313,6 +313,7 @@ class Cohort:
         scen, days, outputs = self._options(scenario, days, chunk, backend, executor, workers, outputs, reduce,
                                             output_every, warmup_days, rtol, atol, progress)
         path = _store.check_store_path(store)
+        _store.remove_stale_temps(path)  # left by a creation that was killed before it finished
         exists = _store.is_store(path)
         if exists and overwrite:
             if _store.read_attrs(path).get("cohort_format") is None:

@@ -18,21 +18,24 @@ determines the numbers (the *fingerprint*) must match before a store is resumed.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
+import re
 import shutil
+import socket
 import time
 import uuid
-import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
+from .._paths import check_new_output, check_parent, quiet_zarr
 from ..errors import InputError
 
 __all__ = ["STATUS_CODES", "STATS", "FORMAT_VERSION", "open_cohort", "read_attrs", "read_done", "fingerprint_mismatch",
-           "create_store", "write_chunk", "check_store_path"]
+           "create_store", "write_chunk", "check_store_path", "stale_temps", "remove_stale_temps"]
 
 FORMAT_VERSION = 1
 STATUS_CODES = {"pending": 0, "ok": 1, "failed": 2}
@@ -44,44 +47,97 @@ FINGERPRINT_KEYS = ("cohort_format", "gutbrain_version", "model", "structure_dig
                     "scenario_hash", "n", "seed", "method", "vary", "subtypes", "spread", "days", "warmup_days",
                     "output_every", "backend", "solver", "rtol", "atol", "reduce", "outputs", "chunk")
 
+#: the temporary sibling a store is built in before it is renamed into place: ``.<name>.tmp-<host>-<pid>-<8 hex>``
+#: (host: 8 hex digits of a hash of the host name). Older versions named it ``.<name>.tmp-<8 hex>``.
+_TMP = re.compile(r"\.(?P<name>.+)\.tmp-(?:(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-)?[0-9a-f]{8}")
+#: a temporary store in the old format (no process id) counts as abandoned once it has not changed for this long
+LEGACY_TMP_AGE_S = 3600.0
 
-@contextlib.contextmanager
-def _quiet():
-    """Silence zarr's notes about consolidated metadata not being part of the v3 spec."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*[Cc]onsolidated metadata.*")
-        yield
+
+def _host() -> str:
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+
+
+def _tmp_path(path: Path) -> Path:
+    return path.parent / f".{path.name}.tmp-{_host()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def stale_temps(path: str | os.PathLike) -> list[Path]:
+    """Temporary directories left next to ``path`` by a store creation that was killed before it finished.
+
+    Only this store's own temporaries count (``.<name>.tmp-...`` for exactly this name, see :data:`_TMP`): those
+    of a process on this host that is no longer running, and old-format ones untouched for
+    :data:`LEGACY_TMP_AGE_S`. A creation still running (here or on another host) is never touched.
+    """
+    p = Path(path)
+    parent = p.parent
+    out = []
+    try:
+        entries = list(parent.iterdir())
+    except OSError:
+        return out
+    for e in entries:
+        m = _TMP.fullmatch(e.name)
+        if m is None or m.group("name") != p.name or e.is_symlink() or not e.is_dir():
+            continue
+        if m.group("pid") is not None:
+            if m.group("host") == _host() and not _alive(int(m.group("pid"))):
+                out.append(e)
+        else:
+            with contextlib.suppress(OSError):
+                if time.time() - e.stat().st_mtime > LEGACY_TMP_AGE_S:
+                    out.append(e)
+    return sorted(out)
+
+
+def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
+    """Remove :func:`stale_temps` of ``path``; returns what was removed."""
+    gone = []
+    for t in stale_temps(path):
+        shutil.rmtree(t, ignore_errors=True)
+        if not t.exists():
+            gone.append(t)
+    return gone
 
 
 def is_store(path: str | os.PathLike) -> bool:
     return (Path(path) / "zarr.json").is_file() or (Path(path) / ".zgroup").is_file()
 
 
-def check_store_path(path: str | os.PathLike) -> Path:
-    """Refuse a path that cannot hold a store (a file, a non-empty foreign directory, an unwritable parent)."""
+def check_store_path(path: str | os.PathLike, option: str = "store") -> Path:
+    """Refuse a path that cannot hold a store (a file, a non-empty foreign directory, an unwritable location).
+
+    An existing cohort store (to resume) and an empty directory are accepted; otherwise the rules of
+    :func:`gutbrain._paths.check_new_output` apply (an existing parent in which a file can be created).
+    """
     p = Path(path)
     fix = "pass --out/store= a new path in a writable directory, e.g. --out run.zarr"
-    if p.exists():
+    if os.path.lexists(p):
         if not p.is_dir():
-            raise InputError("store", str(p), "a directory path for a Zarr store (this is an existing file)", fix)
+            raise InputError(option, str(p), "a directory path for a Zarr store (this is an existing file)", fix)
         if not is_store(p) and any(p.iterdir()):
-            raise InputError("store", str(p), "a new path or an existing cohort store (this directory holds other files)", fix)
-        if not os.access(p, os.W_OK):
-            raise InputError("store", str(p), "a writable directory", fix)
+            raise InputError(option, str(p), "a new path or an existing cohort store (this directory holds other "
+                             "files; gutbrain never deletes them)", fix)
+        check_parent(p / "x", option)
         return p
-    parent = p.parent if str(p.parent) else Path(".")
-    if not parent.is_dir():
-        raise InputError("store", str(p), f"a path in an existing directory ({parent} does not exist)", fix)
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise InputError("store", str(p), f"a path in a writable directory ({parent} is not writable)", fix)
-    return p
+    return check_new_output(p, option, example="--out run.zarr")
 
 
 def read_attrs(path: str | os.PathLike) -> dict:
     """The store's root attributes (read without consolidated metadata, so always current)."""
     import zarr
 
-    with _quiet():
+    with quiet_zarr():
         g = zarr.open_group(str(path), mode="r", use_consolidated=False)
         return dict(g.attrs)
 
@@ -90,7 +146,7 @@ def read_done(path: str | os.PathLike, n_chunks: int) -> np.ndarray:
     """Boolean per-chunk completion flags. A flag that cannot be read (torn write) counts as not done."""
     import zarr
 
-    with _quiet():
+    with quiet_zarr():
         arr = zarr.open_group(str(path), mode="r", use_consolidated=False)["done"]
         try:
             return np.asarray(arr[:]) == 1
@@ -173,9 +229,10 @@ def create_store(path: str | os.PathLike, *, attrs: dict, params: Iterable[tuple
     if reduce == "summary":
         a["stat_names"] = list(STATS)
     ds.attrs.update(a)
-    tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
+    remove_stale_temps(path)
+    tmp = _tmp_path(path)
     try:
-        with _quiet():
+        with quiet_zarr():
             ds.to_zarr(str(tmp), mode="w", compute=False, encoding=enc, consolidated=True)
             g = zarr.open_group(str(tmp), mode="r+", use_consolidated=False)
             written = 0
@@ -203,7 +260,7 @@ def write_chunk(path: str | os.PathLike, k: int, start: int, values: dict[str, n
     import zarr
 
     stop = start + len(status)
-    with _quiet():
+    with quiet_zarr():
         g = zarr.open_group(str(path), mode="r+", use_consolidated=False)
         for name, v in values.items():
             g[name][start:stop] = v
@@ -214,7 +271,7 @@ def write_chunk(path: str | os.PathLike, k: int, start: int, values: dict[str, n
 def read_params(path: str | os.PathLike, start: int, stop: int) -> np.ndarray:
     import zarr
 
-    with _quiet():
+    with quiet_zarr():
         g = zarr.open_group(str(path), mode="r", use_consolidated=False)
         return np.asarray(g["params"][start:stop])
 
@@ -231,7 +288,7 @@ def open_cohort(path: str | os.PathLike, *, decode: bool = True):
     if not is_store(path):
         raise InputError("store", str(path), "an existing cohort store written by `gutbrain cohort`",
                          "check the path (e.g. run.zarr)")
-    with _quiet():
+    with quiet_zarr():
         ds = xr.open_zarr(str(path))
     attrs = read_attrs(path)
     if attrs.get("cohort_format") is None:

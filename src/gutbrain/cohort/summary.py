@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._paths import quiet_zarr
 from . import store as _store
 
 __all__ = ["summarize", "percentile_bands", "plot_bands", "start_end", "PERCENTILES", "MAIN"]
@@ -31,7 +32,7 @@ _BLOCK_BYTES = 64 * 2**20
 def _group(path):
     import zarr
 
-    with _store._quiet():
+    with quiet_zarr():
         return zarr.open_group(str(path), mode="r", use_consolidated=False)
 
 

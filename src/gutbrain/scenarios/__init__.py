@@ -108,10 +108,20 @@ def load(path: str | Path) -> Scenario:
     path = Path(path)
     if not path.exists():
         raise ScenarioError("scenario file", str(path), "an existing TOML file", "check the path")
+    if not path.is_file():
+        raise ScenarioError("scenario file", str(path), "a TOML file (this is a directory or another non-file)",
+                            "pass the .toml file itself")
     try:
         d = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"scenario file {path.name}", "malformed TOML", "valid TOML", f"fix the syntax: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError("scenario file", str(path), "a UTF-8 text file (TOML is UTF-8; byte "
+                            f"{exc.start} of this file is not)", "save the file as UTF-8 (e.g. 'UTF-8' in the editor's "
+                            "save dialog, or iconv -f latin1 -t utf-8)") from None
+    except OSError as exc:
+        raise ScenarioError("scenario file", str(path), f"a readable file ({exc.strerror or exc})",
+                            "check the path and its permissions") from None
     d.setdefault("name", path.stem)
     return from_dict(d, source=path.name)
 
