@@ -153,7 +153,7 @@ def test_explorer_end_to_end(server, chromium_browser):
     assert page.inner_text("#cursor-out") == "20"
     assert "day 20" in page.inner_text("#why-summary")
     page.check("input[name=why-target][value=depression]")
-    assert page.locator("#why-bars .bar").count() == 6
+    assert page.locator("#why-bars .bar").count() == 7  # six drivers plus the neuroplasticity deficit (v2 slow memory)
 
     # the custom builder: stress plus a probiotic on the timeline
     n = _runs(page)

@@ -515,3 +515,120 @@ def plot_scan(sm: ScanMap, stem: Path | str) -> tuple[Path, Path]:
                     xaxis_title=AXES[sm.axis], yaxis_title=sm.name, height=600)
     html = save_plotly(g, Path(stem))
     return png, html
+
+
+# ------------------------------------------------------------------------------------------------
+# HPA + glucocorticoid-receptor subsystem: steady states of the GR self-induction loop
+# ------------------------------------------------------------------------------------------------
+#: states of the HPA block integrated with GR clamped; everything else sits at the reference (no stress, no
+#: inflammation, no hypoglycaemic counter-regulation)
+HPA_BLOCK = ("CRH", "ACTH", "CORT", "CORTavg")
+
+
+_HPA_FUNCS: dict[str, tuple] = {}
+
+
+def _hpa_gr_functions(model: Model):
+    """Numerical right-hand sides of the HPA block and the GR rate, other states at their reference values
+    (no stress: PS = ps_baseline, IL-6 and TNF at baseline, no counter-regulation; inputs at their defaults).
+
+    Returns ``f_hpa(t, y, gr)`` and ``f_gr(y, gr)`` for ``model``'s parameter values (lambdified once per structure).
+    """
+    import sympy as sp
+
+    st = model.structure
+    if st.digest not in _HPA_FUNCS:
+        ref = {"PS": sp.Symbol("ps_baseline", real=True), "IL6": sp.Symbol("w6", real=True),
+               "TNF": sp.Symbol("w_TNF", real=True), "CR": 0.0}
+        subs = {sp.Symbol(k, real=True): v for k, v in ref.items()}
+        subs.update({sp.Symbol(i.name, real=True): i.default for i in model.inputs})
+        syms = [sp.Symbol(n, real=True) for n in HPA_BLOCK]
+        g = sp.Symbol("GR", real=True)
+        hpa = [sp.sympify(st.rates[n]).xreplace(subs) for n in HPA_BLOCK]
+        gr = sp.sympify(st.rates["GR"]).xreplace(subs)
+        left = set().union(*(e.free_symbols for e in hpa + [gr])) - set(syms) - {g, st.t} - set(st.param_symbols)
+        if left:
+            raise RuntimeError(f"HPA block reads states outside it: {sorted(map(str, left))}")
+        p = list(st.param_symbols)
+        _HPA_FUNCS[st.digest] = (sp.lambdify((st.t, syms, g, p), hpa, "numpy"), sp.lambdify((syms, g, p), gr, "numpy"))
+    f_hpa, f_gr = _HPA_FUNCS[st.digest]
+    pv = list(model.param_vector)
+    return (lambda t, y, g: f_hpa(t, y, g, pv)), (lambda y, g: f_gr(y, g, pv))
+
+
+@dataclass
+class GRSteadyStates:
+    """Steady states of the HPA + GR subsystem at the reference inputs.
+
+    ``gr``: GR values of the steady states; ``stable``: whether each is stable (the daily-mean GR rate falls
+    through zero); ``cortisol``: the 24-h mean cortisol (ug/dL) at each. Found on the GR nullcline: for each
+    clamped GR the HPA block is run to its periodic orbit and the GR rate averaged over the last day."""
+
+    params: dict[str, float]
+    gr: list[float]
+    stable: list[bool]
+    cortisol: list[float]
+    grid: list[float] = field(default_factory=list)
+    rate: list[float] = field(default_factory=list)  # daily-mean dGR/dt (1/h) on the grid
+
+    @property
+    def n_stable(self) -> int:
+        return int(sum(self.stable))
+
+
+def _hpa_orbits(model: Model, grid: np.ndarray, days: int = 4):
+    """For each clamped GR on ``grid``: (mean cortisol, last-day CORTavg trajectory) at the periodic orbit."""
+    from scipy.integrate import solve_ivp
+
+    f_hpa, _ = _hpa_gr_functions(model)
+    y0 = np.array([model.states[model.state_names.index(n)].initial for n in HPA_BLOCK], float)
+    out = []
+    for g in grid:
+        sol = solve_ivp(lambda t, y, g=g: f_hpa(t, y, g), (0.0, 24.0 * days), y0, method="LSODA", rtol=1e-7, atol=1e-9,
+                        t_eval=np.linspace(24.0 * (days - 1), 24.0 * days, 97))
+        out.append(sol.y)
+        y0 = sol.y[:, -1]
+    return out
+
+
+def hpa_gr_steady_states(model: Model | None = None, params: Mapping[str, float] | None = None, *,
+                         grid: Sequence[float] | None = None, orbits=None) -> GRSteadyStates:
+    """Steady states of the HPA + GR subsystem of ``model`` (default: reference) with ``params`` changed."""
+    from .. import load_model
+
+    m = (model or load_model()).with_params(dict(params or {}))
+    grid = np.asarray(grid if grid is not None else np.concatenate([np.linspace(0.05, 3, 60), np.geomspace(3.1, 60, 50)]), float)
+    orbits = orbits if orbits is not None else _hpa_orbits(m, grid)
+    _, f_gr = _hpa_gr_functions(m)
+    rate = np.array([float(np.mean(f_gr(list(y), g))) for g, y in zip(grid, orbits, strict=True)])
+    cort = np.array([float(np.mean(y[HPA_BLOCK.index("CORT")])) for y in orbits])
+    gr, stable, cs = [], [], []
+    for i in np.where(np.sign(rate[:-1]) != np.sign(rate[1:]))[0]:
+        a, b = grid[i], grid[i + 1]
+        ra, rb = rate[i], rate[i + 1]
+        root = float(a + (b - a) * ra / (ra - rb))  # linear between grid points
+        gr.append(float(root))
+        stable.append(bool(rate[i] > 0 > rate[i + 1]))
+        cs.append(float(np.interp(root, [a, b], cort[i:i + 2])))
+    return GRSteadyStates(dict(params or {}), gr, stable, cs, grid.tolist(), rate.tolist())
+
+
+def gr_scan(K_values: Sequence[float], f_values: Sequence[float], model: Model | None = None) -> dict:
+    """Number of stable steady states of the HPA + GR subsystem over (K_gr_self, f_gr_basal), all else at the
+    reference; the HPA orbits do not depend on these two parameters, so they are computed once."""
+    from .. import load_model
+
+    m = model or load_model()
+    grid = np.concatenate([np.linspace(0.05, 3, 60), np.geomspace(3.1, 60, 50)])
+    orbits = _hpa_orbits(m, grid)
+    n = np.zeros((len(K_values), len(f_values)), dtype=int)
+    states = {}
+    for i, K in enumerate(K_values):
+        for j, f in enumerate(f_values):
+            ss = hpa_gr_steady_states(m, {"K_gr_self": K, "f_gr_basal": f}, grid=grid, orbits=orbits)
+            n[i, j] = ss.n_stable
+            states[(float(K), float(f))] = ss
+    ref = hpa_gr_steady_states(m, grid=grid, orbits=orbits)
+    return {"K_gr_self": [float(k) for k in K_values], "f_gr_basal": [float(f) for f in f_values], "n_stable": n.tolist(),
+            "reference": {"K_gr_self": m.parameters["K_gr_self"].value, "f_gr_basal": m.parameters["f_gr_basal"].value,
+                          "gr": ref.gr, "stable": ref.stable, "cortisol": ref.cortisol}, "states": states}

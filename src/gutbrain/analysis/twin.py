@@ -462,7 +462,7 @@ ARMS: dict[str, dict] = {
     "therapy": {"therapy": 1.0},
     "fibre + probiotic + therapy": {"fibre_extra_g": 15.0, "probiotic": 10.0, "therapy": 1.0},
 }
-DRIVERS = ("inflammation", "SNS", "VAG", "gaba_signal", "serotonin_brain", "hypo_symptoms", "PS", "QA", "GR")
+DRIVERS = ("inflammation", "SNS", "VAG", "gaba_signal", "serotonin_brain", "hypo_symptoms", "PS", "QA", "GR", "NP")
 ANX_TERMS = {"inflammation": ("e_anx_inflam", lambda d: d["inflammation"]),
              "sympathetic arousal": ("e_anx_sns", lambda d: d["SNS"] - 1),
              "hypoglycaemic symptoms": ("e_anx_hypo", lambda d: d["hypo_symptoms"]),
@@ -475,7 +475,8 @@ DEP_TERMS = {"inflammation": ("e_dep_inflam", lambda d: d["inflammation"]),
              "brain serotonin": ("e_dep_5ht", lambda d: -(d["serotonin_brain"] - 1)),
              "glucocorticoid resistance": ("e_dep_gr", lambda d: 1 - d["GR"]),
              "perceived stress": ("e_dep_stress", lambda d: d["PS"] - d["_ps_baseline"]),
-             "vagal tone": ("e_dep_vagal", lambda d: -(d["VAG"] - 1))}
+             "vagal tone": ("e_dep_vagal", lambda d: -(d["VAG"] - 1)),
+             "neuroplasticity deficit": ("e_dep_np", lambda d: 1 - d["NP"])}
 
 
 def _arm_scenario(diary: Diary, arm: Mapping[str, float], weeks: float) -> Scenario:

@@ -6,6 +6,14 @@ and fasting plasma endotoxin (Erridge et al. 2007, doi:10.1093/ajcn/86.5.1286).
 Tight junctions turn over in days; butyrate and probiotic lactobacilli support repair;
 TNF, cortisol excess, refined sugar, emulsifiers and pathobionts damage them. Stress-driven
 CRH activates mucosal mast cells, which open the paracellular path within an hour.
+
+Barrier memory: chronic stress makes mucosal mast cells more numerous and more easily activated
+(chronic water-avoidance stress in rats: Soderholm et al. 2002, Gastroenterology 123:1099, PMID 12360472,
+and Santos et al. 2001, Gut 48:630: mast-cell hyperplasia, permeability still raised 72 h after the stress
+ended; animal data); human CRH -> mast cell -> permeability: Vanuytsel et al. 2014; mast cells in IBS:
+Wouters et al. 2016, Gut 65:155). A mast-cell density/sensitisation state ``MCd`` (1 = healthy)
+builds while the stress-driven CRH drive lasts and relaxes over weeks; it scales the acute activation
+``MC`` and, where it exceeds 1, adds spontaneous mediator release at rest.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ TITLE = "Gut barrier and endotoxin"
 STATES = (
     State("TJ", "dimensionless", 0.9, "tight-junction integrity (1 = sealed)"),
     State("MC", "dimensionless", 0.0, "mucosal mast-cell activation"),
+    State("MCd", "dimensionless", 1.0, "mucosal mast-cell density / sensitisation (1 = healthy)"),
     State("LPSp", "pg/mL", 8.0, "plasma endotoxin of gut origin (limulus-assay units)"),
 )
 
@@ -46,6 +55,7 @@ def rates(ns):
     return {
         "TJ": ns.k_tj_repair * (1 + ns.a_tj_butyrate * (ns.butyrate_effect - 1) + ns.a_tj_probiotic * ns.Bpro) * (1 - ns.TJ)
               - ns.k_tj_damage * ns.tj_damage * ns.TJ,
-        "MC": ns.k_mc * (ns.stress_crh - ns.MC),
+        "MC": ns.k_mc * (ns.MCd * ns.stress_crh + ns.mc_spont * (ns.MCd - 1) - ns.MC),
+        "MCd": ns.k_mcd * (1 + ns.a_mcd_crh * ns.stress_crh - ns.MCd),
         "LPSp": ns.k_lps_translocation * ns.permeability * ns.luminal_lps - ns.kE * ns.LPSp,
     }

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .core import Quantity, State, hill, hill_down, pos
+from .core import Quantity, State, hill, hill_down, pos, smooth_pos
 
 NAME = "immune"
 TITLE = "Innate immune response"
@@ -59,6 +59,8 @@ QUANTITIES = (
     Quantity("inflammation", "dimensionless", "systemic inflammation index: mean log fold-change of TNF and IL-6 over baseline",
              lambda ns: (sp.log((pos(ns.TNF) + 1e-3) / ns.w_TNF) + sp.log((pos(ns.IL6) + 1e-3) / ns.w6)) / 2,
              observable=True),
+    Quantity("inflammation_excess", "dimensionless", "positive part of the inflammation index (smooth, width 0.01)",
+             lambda ns: smooth_pos(ns.inflammation, 0.01)),
 )
 
 

@@ -24,6 +24,7 @@ STATES = (
     State("ANX", "dimensionless", 1.0, "anxiety index (threat vigilance; 1 = reference)"),
     State("DEP", "dimensionless", 1.0, "depression index (mood/anhedonia; 1 = reference)"),
     State("FAT", "dimensionless", 0.0, "sickness behaviour / fatigue / brain fog (0 = none)"),
+    State("NP", "dimensionless", 1.0, "neuroplasticity index (BDNF-like hippocampal plasticity; 1 = healthy)"),
 )
 
 
@@ -46,7 +47,7 @@ def _anx_drive(ns):
 def _dep_drive(ns):
     return sp.exp(ns.e_dep_inflam * ns.inflammation + ns.e_dep_qa * (ns.QA - 1) - ns.e_dep_5ht * (ns.serotonin_brain - 1)
                   + ns.e_dep_gr * (1 - ns.GR) + ns.e_dep_stress * (ns.PS - ns.ps_baseline)
-                  - ns.e_dep_vagal * (ns.VAG - 1))
+                  - ns.e_dep_vagal * (ns.VAG - 1) + ns.e_dep_np * (1 - ns.NP))
 
 
 QUANTITIES = (
@@ -76,4 +77,8 @@ def rates(ns):
         "ANX": (ns.anxiety_drive - ns.ANX) / ns.tau_anx,
         "DEP": (ns.depression_drive - ns.DEP) / ns.tau_dep,
         "FAT": (ns.f_inflam * ns.inflammation + ns.f_hypo * ns.hypo_symptoms - ns.FAT) / ns.tau_fat,
+        # neurotrophic hypothesis (Duman & Monteggia 2006): chronic inflammation and cortisol excess lower plasticity,
+        # which recovers first-order with time constant tau_np once they end
+        "NP": ((1 - ns.NP) - ns.NP * (ns.a_np_inflam * ns.inflammation_excess + ns.a_np_cort * ns.cortisol_excess))
+              / ns.tau_np,
     }

@@ -49,6 +49,7 @@ PATHWAYS: dict[str, dict] = {
             ("glucocorticoid", "Glucocorticoid resistance", "e_dep_gr", 1, lambda d, p: 1 - d["GR"]),
             ("stress", "Perceived stress", "e_dep_stress", 1, lambda d, p: d["PS"] - p["ps_baseline"]),
             ("vagal", "Vagal tone (calming)", "e_dep_vagal", -1, lambda d, p: d["VAG"] - 1),
+            ("plasticity", "Neuroplasticity deficit", "e_dep_np", 1, lambda d, p: 1 - d["NP"]),
         ),
     },
 }
