@@ -100,8 +100,8 @@ def main(argv=None) -> int:
     for k, v in out["closed_form"].items():
         print(k, {kk: round(vv, 5) for kk, vv in v.items()})
     for k, v in out["model"].items():
-        print(k, "model-vs-offline n3 %.2e" % v["model_chain_vs_offline_n3"], "state swing %.2f boxcar swing %.3f" %
-              (v["state_max_within_day_swing"], v["boxcar_max_within_day_swing"]))
+        print(k, f"model-vs-offline n3 {v['model_chain_vs_offline_n3']:.2e}",
+              f"state swing {v['state_max_within_day_swing']:.2f} boxcar swing {v['boxcar_max_within_day_swing']:.3f}")
         for n in NS:
             r = v[f"n{n}"]
             print(f"   n={n} max|chain-boxcar| {r['max_abs_err_vs_boxcar']:.3f} (during stressor {r['max_abs_err_during_stressor']:.3f}) "
