@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_module_pages_show_equations_and_parameters(tmp_path):
     pages = generate(tmp_path)
-    assert len(pages) == 9
+    assert len(pages) == 10  # nine modules (scores.py: questionnaire recall windows) and the index
     text = (tmp_path / "immune.md").read_text()
     assert "\\frac{d\\,\\mathrm{TNF}}{dt}" in text and "| `kTNFM` |" in text and "Windoloski" in text
 

@@ -10,7 +10,8 @@ from gutbrain.scenarios import Episode, Scenario, endotoxin, get, names
 from gutbrain.scenarios.scenario import Meal
 
 SHORT = dict(days=2.0, output_every=1.0)
-LIMITS = {"gad7": (0, 21), "phq9": (0, 27), "gi_symptoms": (0, 10), "perceived_stress": (0, 40)}
+LIMITS = {"gad7": (0, 21), "phq9": (0, 27), "gi_symptoms": (0, 10), "perceived_stress": (0, 40),
+          "gad7_state": (0, 21), "phq9_state": (0, 27), "gi_symptoms_state": (0, 10)}
 
 
 def closed_form_scenario():

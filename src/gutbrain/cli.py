@@ -17,7 +17,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="gutbrain: a mechanistic model of the microbiota-gut-brain axis. " + DISCLAIMER)
 console = Console()
 
-SUMMARY = (("gad7", "GAD-7", "score"), ("phq9", "PHQ-9", "score"), ("CORT", "cortisol", "ug/dL"), ("CRP", "CRP", "mg/L"),
+SUMMARY = (("gad7", "GAD-7 (14-day recall)", "score"), ("phq9", "PHQ-9 (14-day recall)", "score"), ("CORT", "cortisol", "ug/dL"), ("CRP", "CRP", "mg/L"),
            ("lm_ratio", "L/M ratio", ""), ("plasma_endotoxin", "plasma endotoxin", "pg/mL"), ("portal_butyrate", "portal butyrate", "uM"),
            ("glucose", "glucose", "mmol/L"), ("hrv_rmssd", "HRV (RMSSD)", "ms"))
 

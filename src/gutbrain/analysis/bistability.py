@@ -258,8 +258,8 @@ def plot(maps: Sequence[BistabilityMap], stem: Path | str, readouts: Sequence[st
 
     from ._common import save_figure, save_plotly
 
-    labels = {"pathobiont_share": "pathobiont share Bp/(Bf+Bl+Bp)", "phq9": "PHQ-9 (mean of last 4 weeks)",
-              "gad7": "GAD-7", "CRP": "CRP (mg/L)"}
+    labels = {"pathobiont_share": "pathobiont share Bp/(Bf+Bl+Bp)", "phq9": "PHQ-9 score, 14-day recall (mean of last 4 weeks)",
+              "gad7": "GAD-7 score, 14-day recall", "CRP": "CRP (mg/L)"}
     colours = ["#1c7ed6", "#e8590c", "#2f9e44", "#862e9c"]
     fig, axes = plt.subplots(1, len(readouts), figsize=(5.2 * len(readouts), 4.4))
     axes = np.atleast_1d(axes)

@@ -36,7 +36,9 @@ __all__ = ["SensitivityResult", "parse_output", "select_params", "salib_problem"
 
 ALIASES = {"phq9": "phq9", "phq-9": "phq9", "gad7": "gad7", "gad-7": "gad7", "pss": "perceived_stress",
            "stress": "perceived_stress", "gi": "gi_symptoms", "cortisol": "CORT", "cort": "CORT", "crp": "CRP",
-           "il6": "IL6", "il-6": "IL6", "bp": "Bp", "bf": "Bf"}
+           "il6": "IL6", "il-6": "IL6", "bp": "Bp", "bf": "Bf",
+           # the questionnaire names give the recall-window scores; these give the instantaneous state measures
+           "phq-9-state": "phq9_state", "gad-7-state": "gad7_state", "gi-state": "gi_symptoms_state"}
 
 
 # ---------------------------------------------------------------------------------------------

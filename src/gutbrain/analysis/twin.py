@@ -24,9 +24,12 @@ them); empty symptom cells are simply not used in the fit. At least 14 days and 
 Model and fit
 -------------
 Each diary day becomes one day of inputs (stress, sleep, fibre, sugar, fermented food); the warm-up
-(the person's pre-diary steady state) uses the means of the first seven days. Observations are read
-from the simulation at 20:00 (mood = 10 (1 - PHQ-9/27); PHQ-2 = 6 PHQ-9/27; GAD-2 = 6 GAD-7/21;
-GI symptoms) and at 08:00 (cortisol, CRP). Errors: Gaussian with SD 1.0 (mood, GI), 0.8 (PHQ-2, GAD-2)
+(the person's pre-diary steady state) uses the means of the first seven days. A diary rating is
+filled in each evening about that day, so it is read as the *state measures* averaged over the
+waking day 08:00-20:00 (mood = 10 (1 - phq9_state/27); PHQ-2 = 6 phq9_state/27; GAD-2 =
+6 gad7_state/21; GI symptoms = gi_symptoms_state), not as the questionnaires' 14- or 7-day recall
+scores, which a daily rating is not; cortisol and CRP are read at 08:00. The what-if outcomes
+(PHQ-9 and GAD-7 at the end) are the recall scores, as a clinic would measure them. Errors: Gaussian with SD 1.0 (mood, GI), 0.8 (PHQ-2, GAD-2)
 on a latent value that is rounded to an integer and clipped to the scale (the likelihood of an integer rating
 is the probability of its rounding interval, open-ended at the scale ends), and log-normal SD 0.25
 (cortisol), 0.30 (CRP). The personal parameters (default ``appraisal``,
@@ -60,7 +63,8 @@ __all__ = ["Diary", "read_diary", "diary_scenario", "predict_observations", "fit
 DEFAULT_PARAMS = ("appraisal", "hpa_reactivity", "w6", "tau_dep")
 FIBRE_G_PER_SERVING = 5.0
 SUGAR_G_PER_SERVING = 12.5
-OBS_HOUR = 20.0  # diary filled in the evening
+OBS_HOUR = 20.0  # diary filled in the evening ...
+WAKE_HOUR = 8.0  # ... about the waking day since 08:00
 LAB_HOUR = 8.0  # morning cortisol / CRP
 NOISE = {"mood": 1.0, "phq2": 0.8, "gad2": 0.8, "gi_symptoms": 1.0, "cortisol_am": 0.25, "crp": 0.30}
 LOG_OBS = ("cortisol_am", "crp")
@@ -270,9 +274,16 @@ def _obs_from_ds(ds, n_days: int) -> dict[str, np.ndarray]:
     def at(var, hour):
         idx = np.searchsorted(t, np.arange(n_days) + hour / 24.0 - 1e-9)
         return ds[var].values[idx]
-    phq9, gad7 = at("phq9", OBS_HOUR), at("gad7", OBS_HOUR)
+    day = np.floor(t + 1e-9).astype(int)
+    hour = (t - day) * 24.0
+    waking = (hour >= WAKE_HOUR - 1e-6) & (hour <= OBS_HOUR + 1e-6) & (day < n_days)
+    count = np.maximum(np.bincount(day[waking], minlength=n_days)[:n_days], 1)
+
+    def today(var):  # mean over the waking day the evening rating is about (a daily rating is a state measure)
+        return np.bincount(day[waking], ds[var].values[waking], minlength=n_days)[:n_days] / count
+    phq9, gad7 = today("phq9_state"), today("gad7_state")
     return {"mood": 10.0 * (1.0 - phq9 / 27.0), "phq2": 6.0 * phq9 / 27.0, "gad2": 6.0 * gad7 / 21.0,
-            "gi_symptoms": at("gi_symptoms", OBS_HOUR), "cortisol_am": at("CORT", LAB_HOUR), "crp": at("CRP", LAB_HOUR)}
+            "gi_symptoms": today("gi_symptoms_state"), "cortisol_am": at("CORT", LAB_HOUR), "crp": at("CRP", LAB_HOUR)}
 
 
 def predict_observations(model: Model, diary: Diary, *, rtol: float = 1e-5) -> dict[str, np.ndarray]:

@@ -285,13 +285,13 @@ def cohort_values(model: Model, n: int = 1000, seed: int = 0, workers: int = 2) 
         for t in ("T20", "T21", "T22"):
             v[t] = (float("nan"), "too few depressed or non-depressed patients; " + note)
     pop = (f"cross-section of {len(dep)} virtual adults (the three-lives population above, not yet one drawn from stated "
-           f"exposure distributions); day-70 daily-mean PHQ-9")
+           f"exposure distributions); day-70 PHQ-9 score (14-day recall window, mean over day 69-70)")
     v["T30"] = (100 * frac, "% with PHQ-9 >= 10; " + pop)
     v["T31"] = (100 * float((cols["phq9"] < 5).mean()), "% with PHQ-9 < 5; " + pop)
     severe = cols["phq9"] >= 15
     if severe.sum() >= 10:
         v["T33"] = (100 * float((cols["gi"][severe] < 6.7).mean()),
-                    f"% of the {int(severe.sum())} with PHQ-9 >= 15 whose daily-mean GI-symptom score is below 6.7 of 10; " + pop)
+                    f"% of the {int(severe.sum())} with PHQ-9 >= 15 whose GI-symptom score (7-day recall window) is below 6.7 of 10; " + pop)
     else:
         v["T33"] = (float("nan"), f"only {int(severe.sum())} virtual adults with PHQ-9 >= 15 (10 needed); " + pop)
     v.update(episode_value(model, n, seed, workers, patients=patients))

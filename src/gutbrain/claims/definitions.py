@@ -3,6 +3,9 @@
 Conventions: ``w(ds, var, a, b)`` is the per-patient mean of the daily means over days [a, b);
 "healthy" is the same patient under the reference scenario over the same window; a score
 change of 0.5 points is the smallest change counted as a rise (scores are integers in clinics).
+``gad7``, ``phq9`` and ``gi_symptoms`` are the questionnaire scores as the instruments define them
+(14-, 14- and 7-day recall windows of the state measures; ``gutbrain/model/scores.py``), so a
+claim about a score change inherits the recall lag.
 """
 
 from __future__ import annotations

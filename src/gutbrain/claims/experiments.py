@@ -25,7 +25,9 @@ from ..model.assemble import Model
 from ..scenarios import Episode, Scenario, diet_change, get, probiotic, stressor, therapy
 from ..simulation import _dataset, _integrate, simulate
 
-VARS = ("gad7", "phq9", "gi_symptoms", "perceived_stress", "CORT", "CRP", "IL6", "TNF", "lm_ratio", "plasma_endotoxin", "Bf", "Bl", "Bp",
+#: daily means kept per experiment; gad7, phq9 and gi_symptoms are the questionnaire scores (recall windows) that the
+#: claims read, the *_state measures their instantaneous maps
+VARS = ("gad7", "phq9", "gi_symptoms", "gad7_state", "phq9_state", "gi_symptoms_state", "perceived_stress", "CORT", "CRP", "IL6", "TNF", "lm_ratio", "plasma_endotoxin", "Bf", "Bl", "Bp",
         "beneficial", "portal_butyrate", "glucose", "hrv_rmssd", "VAG", "SNS", "kyn_trp", "serotonin_brain", "gaba_signal", "TJ", "MA",
         "hypo_symptoms", "CR", "inflammation", "insulin")
 
@@ -188,7 +190,8 @@ def _run_chunk(args) -> tuple[dict[str, xr.Dataset], np.ndarray]:
         else:
             ds = simulate(run_models, make(), days=days, output_every=0.25 if name == "endotoxin" else 2.0, throw=False, **tol)
             if name == "endotoxin":
-                out[name] = ds[["TNF", "IL6", "kyn_trp", "gad7", "phq9", "CORT"]].astype("float32")
+                # an acute experiment reads the instantaneous state measures (CALIBRATION.md section 4), not the recall scores
+                out[name] = ds[["TNF", "IL6", "kyn_trp", "gad7_state", "phq9_state", "CORT"]].astype("float32")
                 out[name]["status"] = ds["status"]
             else:
                 out[name] = _daily(ds)

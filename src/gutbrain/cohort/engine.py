@@ -34,7 +34,8 @@ from .sampling import _validate, sample_blocks, sample_matrix
 
 __all__ = ["Cohort", "RunResult", "DEFAULT_OUTPUTS", "REDUCTIONS", "EXECUTORS", "run_chunk", "auto_chunk"]
 
-#: main read-outs stored by default
+#: main read-outs stored by default (gad7, phq9: questionnaire scores with their 14-day recall window; the
+#: instantaneous state measures gad7_state, phq9_state can be asked for by name)
 DEFAULT_OUTPUTS = ("gad7", "phq9", "CORT", "CRP", "IL6", "lm_ratio", "plasma_endotoxin", "portal_butyrate", "glucose",
                    "hrv_rmssd", "beneficial", "kyn_trp")
 REDUCTIONS = ("daily", "none", "summary")

@@ -19,7 +19,8 @@ __all__ = ["summarize", "percentile_bands", "plot_bands", "start_end", "PERCENTI
 PERCENTILES = (5, 25, 50, 75, 95)
 #: read-outs summarised by default (those present in the store are used)
 MAIN = ("gad7", "phq9", "CORT", "CRP", "IL6", "lm_ratio", "plasma_endotoxin", "portal_butyrate", "glucose", "hrv_rmssd")
-#: clinical responder definitions: (output, label, baseline threshold, kind, value)
+#: clinical responder definitions: (output, label, baseline threshold, kind, value); gad7 and phq9 are the
+#: questionnaire scores (14-day recall windows, model/scores.py), as the trial definitions mean them
 RESPONDERS = (
     ("gad7", "GAD-7 response (>= 50% reduction, baseline >= 5)", 5.0, "relative", 0.5),
     ("gad7", "GAD-7 improved >= 4 points (MCID, baseline >= 5)", 5.0, "absolute", 4.0),

@@ -1,4 +1,4 @@
-"""Assemble the eight modules and their parameter tables into one immutable :class:`Model`."""
+"""Assemble the nine modules and their parameter tables into one immutable :class:`Model`."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ import sympy as sp
 
 from ..errors import ParameterError, suggest
 from ..parameters import Parameter, builtin_tables, load_table
-from . import autonomic, barrier, glucose, hpa, immune, microbiome, mood, tryptophan
+from . import autonomic, barrier, glucose, hpa, immune, microbiome, mood, scores, tryptophan
 from .core import Input, Namespace, Quantity, State, T
 from .inputs import INPUTS
 
 __all__ = ["Model", "load_model", "MODULES", "Structure"]
 
-MODULES = (microbiome, barrier, immune, hpa, tryptophan, autonomic, glucose, mood)
+MODULES = (microbiome, barrier, immune, hpa, tryptophan, autonomic, glucose, mood, scores)
 
 
 class Structure:

@@ -7,7 +7,7 @@ brain serotonin availability and quinolinic acid, GABA and vagal calming signals
 arousal and hypoglycaemic symptoms, perceived stress, and glucocorticoid resistance.
 Drivers enter a log-linear sum, so each coupling is an elasticity. Time constants (anxiety
 hours, depression weeks) are assumptions calibrated to intervention time courses.
-GAD-7 and PHQ-9 read-outs are monotone, bounded maps of the indices (see docs/design.md, "Symptom scores").
+GAD-7 and PHQ-9 (state measures and recall-window scores) are defined in scores.py (docs/design.md, "Symptom scores").
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def _appraisal(ns):
 def _ps_target(ns):
     sleep_debt = sp.Max(7 - ns.sleep_hours, 0)
     return (ns.ps_baseline + ns.stress_appraisal * (ns.stress + ns.ps_sleep * sleep_debt)
-            + ns.ps_anxiety * ns.anxiety_excess + ns.ps_gi * ns.gi_symptoms / 10)
+            + ns.ps_anxiety * ns.anxiety_excess + ns.ps_gi * ns.gi_symptoms_state / 10)
 
 
 def _anx_drive(ns):
@@ -57,15 +57,10 @@ QUANTITIES = (
     Quantity("perceived_stress_target", "dimensionless", "perceived stress set by stressors, sleep, anxiety and GI symptoms", _ps_target),
     Quantity("anxiety_drive", "dimensionless", "anxiety set-point from its drivers", _anx_drive),
     Quantity("depression_drive", "dimensionless", "depression set-point from its drivers", _dep_drive),
-    Quantity("gi_symptoms", "dimensionless", "GI-symptom index, 0-10 (bloating, discomfort)",
-             lambda ns: 10 * hill(ns.gi_load, 1, 1), observable=True),
+    Quantity("gi_symptoms_state", "dimensionless", "GI-symptom state measure, 0-10 (bloating, discomfort): instantaneous, "
+             "not a questionnaire score", lambda ns: 10 * hill(ns.gi_load, 1, 1), observable=True),
     Quantity("gi_load", "dimensionless", "visceral symptom load (mast cells, mucosal inflammation, pathobiont gas)",
              lambda ns: ns.gi_basal * (1 + ns.gi_mc * ns.MC + ns.gi_inflam * (ns.mucosal_inflammation - 1) ** 2 + ns.gi_pat * ns.Bp / 0.03)),
-    Quantity("gad7", "score", "GAD-7 anxiety score (0-21)",
-             lambda ns: 21 * ns.ANX ** ns.n_score / (ns.ANX ** ns.n_score + ns.K_gad7 ** ns.n_score), observable=True),
-    Quantity("phq9", "score", "PHQ-9 depression score (0-27)",
-             lambda ns: 27 * (ns.DEP + ns.w_phq_fatigue * ns.FAT) ** ns.n_score
-             / ((ns.DEP + ns.w_phq_fatigue * ns.FAT) ** ns.n_score + ns.K_phq9 ** ns.n_score), observable=True),
     Quantity("perceived_stress", "score", "perceived-stress score (PSS-10 scale, 0-40)",
              lambda ns: 40 * ns.PS / (ns.PS + ns.K_pss), observable=True),
 )

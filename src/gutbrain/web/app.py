@@ -57,9 +57,9 @@ SWAGGER_UI = "/static/vendor/swagger-ui"
 SWAGGER_UI_VERSION = "5.35.0"
 
 #: variables returned by /api/simulate when the request names none
-DEFAULT_VARIABLES = ("gad7", "phq9", "perceived_stress", "CORT", "CRP", "IL6", "lm_ratio", "plasma_endotoxin",
+DEFAULT_VARIABLES = ("gad7", "phq9", "gad7_state", "phq9_state", "perceived_stress", "CORT", "CRP", "IL6", "lm_ratio", "plasma_endotoxin",
                      "portal_butyrate", "glucose", "hrv_rmssd", "heart_rate", "beneficial", "dysbiosis_index",
-                     "serotonin_brain", "kyn_trp", "gaba_signal", "inflammation", "gi_symptoms", "ANX", "DEP", "PS",
+                     "serotonin_brain", "kyn_trp", "gaba_signal", "inflammation", "gi_symptoms", "gi_symptoms_state", "ANX", "DEP", "PS",
                      "VAG", "SNS", "TJ")
 
 

@@ -26,10 +26,12 @@ _REFERENCE: dict[str, float] | None = None
 
 #: Pathway terms of the anxiety and depression set-points (``src/gutbrain/model/mood.py``):
 #: drive = exp(sum of elasticity * signal). Each entry is (key, label, elasticity parameter,
-#: sign, signal as a function of the dataset and the parameter values).
+#: sign, signal as a function of the dataset and the parameter values). The drive sets the
+#: instantaneous index, so the panel reports the state measure (``gad7_state``), not the
+#: 14-day recall score (``gad7``), which follows it with a week's lag.
 PATHWAYS: dict[str, dict] = {
     "anxiety": {
-        "label": "Anxiety (GAD-7)", "state": "ANX", "score": "gad7",
+        "label": "Anxiety (GAD-7 state measure)", "state": "ANX", "score": "gad7_state",
         "terms": (
             ("inflammation", "Inflammation (cytokines)", "e_anx_inflam", 1, lambda d, p: d["inflammation"]),
             ("sns", "Sympathetic arousal (SNS)", "e_anx_sns", 1, lambda d, p: d["SNS"] - 1),
@@ -41,7 +43,7 @@ PATHWAYS: dict[str, dict] = {
         ),
     },
     "depression": {
-        "label": "Depression (PHQ-9)", "state": "DEP", "score": "phq9",
+        "label": "Depression (PHQ-9 state measure)", "state": "DEP", "score": "phq9_state",
         "terms": (
             ("inflammation", "Inflammation (cytokines)", "e_dep_inflam", 1, lambda d, p: d["inflammation"]),
             ("quinolinic", "Quinolinic acid (kynurenine path)", "e_dep_qa", 1, lambda d, p: d["QA"] - 1),
@@ -57,8 +59,8 @@ PATHWAYS: dict[str, dict] = {
 #: variables the explorer's axis diagram reads (reference = healthy reference patient, daily mean)
 REFERENCE_VARIABLES = ("beneficial", "dysbiosis_index", "portal_butyrate", "lm_ratio", "TJ", "plasma_endotoxin",
                        "inflammation", "CRP", "IL6", "CORT", "kyn_trp", "serotonin_brain", "gaba_signal", "VAG", "SNS",
-                       "glucose", "hypo_symptoms", "ANX", "DEP", "PS", "perceived_stress", "gad7", "phq9", "hrv_rmssd",
-                       "heart_rate", "QA", "GR", "gi_symptoms")
+                       "glucose", "hypo_symptoms", "ANX", "DEP", "PS", "perceived_stress", "gad7", "phq9", "gad7_state", "phq9_state", "hrv_rmssd",
+                       "heart_rate", "QA", "GR", "gi_symptoms", "gi_symptoms_state")
 
 
 def _model():

@@ -6,8 +6,8 @@ const $$ = (sel) => Array.from(document.querySelectorAll(sel));
 
 /* Main read-outs with reference ranges (healthy adults; shaded). */
 const PLOTS = [
-  { v: "gad7", title: "Anxiety: GAD-7", unit: "score 0-21", band: [0, 5], bandLabel: "minimal (< 5)", lines: [10, 15], yr: [0, 21] },
-  { v: "phq9", title: "Depression: PHQ-9", unit: "score 0-27", band: [0, 5], bandLabel: "minimal (< 5)", lines: [10, 15], yr: [0, 27] },
+  { v: "gad7", title: "Anxiety: GAD-7 score (last 2 weeks)", unit: "score 0-21, 14-day recall", state: "gad7_state", band: [0, 5], bandLabel: "minimal (< 5)", lines: [10, 15], yr: [0, 21] },
+  { v: "phq9", title: "Depression: PHQ-9 score (last 2 weeks)", unit: "score 0-27, 14-day recall", state: "phq9_state", band: [0, 5], bandLabel: "minimal (< 5)", lines: [10, 15], yr: [0, 27] },
   { v: "perceived_stress", title: "Perceived stress (PSS)", unit: "score 0-40", band: [0, 13], bandLabel: "low (0-13)" },
   { v: "CORT", title: "Cortisol", unit: "µg/dL", band: [5, 23], bandLabel: "typical morning range 5-23" },
   { v: "CRP", title: "C-reactive protein", unit: "mg/L", band: [0, 3], bandLabel: "< 3 mg/L" },
@@ -292,7 +292,7 @@ async function run() {
     renderCursor();
     const secs = ((performance.now() - t0) / 1000).toFixed(1);
     const changed = notes.length ? ` ${notes.length === 1 ? "One input was" : `${notes.length} inputs were`} changed or left out: see below.` : "";
-    setStatus(`Done: ${res.scenario.name}, ${fmt(res.days)} days in ${secs} s. GAD-7 at the end ${fmt(res.summary.gad7.end)}, PHQ-9 ${fmt(res.summary.phq9.end)}.${changed}`, "done");
+    setStatus(`Done: ${res.scenario.name}, ${fmt(res.days)} days in ${secs} s. GAD-7 score (last 2 weeks) at the end ${fmt(res.summary.gad7.end)}, PHQ-9 score ${fmt(res.summary.phq9.end)}.${changed}`, "done");
   } catch (e) {
     if (seq !== state.seq) return;
     setStatus(`Error: ${e.message}${e.fix ? " — how to fix: " + e.fix : ""}`, "error");
@@ -313,7 +313,7 @@ function daily(time, values) {
   return { x: xs, y: ys };
 }
 
-/* the day (end of a 24 h window) where the daily-mean GAD-7 differs most from day 1 */
+/* the day (end of a 24 h window) where the daily-mean GAD-7 score (14-day recall) differs most from day 1 */
 function peakChangeDay(res) {
   const end = res.time[res.time.length - 1];
   const v = res.variables.gad7; if (!v || end < 2) return end;
@@ -354,6 +354,8 @@ function renderPlots() {
     const traces = [];
     const prev = state.prev && state.prev.variables[cfg.v];
     if (prev) { const pd = daily(state.prev.time, prev.values); traces.push({ x: pd.x, y: pd.y, mode: "lines", name: "previous run (daily mean)", line: { color: "#6b7588", width: 1.3, dash: "dash" }, hoverinfo: "skip" }); }
+    const st = cfg.state && res.variables[cfg.state];
+    if (st && $("#hourly").checked) traces.push({ x: res.time, y: st.values, mode: "lines", name: "state measure (instantaneous, not a questionnaire score)", line: { color: "rgba(150,90,20,0.45)", width: 1, dash: "dot" }, hovertemplate: `day %{x:.2f}: %{y:.3g}<extra>state measure</extra>` });
     if ($("#hourly").checked) traces.push({ x: res.time, y: d.values, mode: "lines", name: "hour by hour", line: { color: "rgba(31,95,191,0.28)", width: 1 }, hovertemplate: `day %{x:.2f}: %{y:.3g} ${d.units}<extra>hourly</extra>` });
     const dm = daily(res.time, d.values);
     traces.push({ x: dm.x, y: dm.y, mode: "lines", name: "daily mean", line: { color: "#1f5fbf", width: 2.2 }, hovertemplate: `day %{x:.1f}: %{y:.3g} ${d.units}<extra>daily mean</extra>` });
