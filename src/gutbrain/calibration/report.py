@@ -26,7 +26,7 @@ from .targets import bolus_metrics, cortisol_metrics, evaluate
 
 #: parameters set by gutbrain's own fits (module step), with the data they were fitted to
 FITTED = {**{k: "24-h cortisol curve (Carroll 2007) + awakening response (T05)" for k in cortisol_fit.FITTED},
-          **{k: "2 ng/kg endotoxin bolus, TNF/IL-6/IL-8/IL-10 means" for k in endotoxin_fit.FITTED},
+          **{k: "2 ng/kg endotoxin bolus, TNF/IL-6/IL-8/IL-10 means, and dose-response targets T23-T28" for k in endotoxin_fit.JOINT_FITTED},
           "a_perm_mc": "L/M under public-speech stress (T07)"}
 
 
@@ -72,26 +72,22 @@ def _plots(model: Model, out: Path, bolus: dict, cort: dict) -> list[str]:
 
 
 def identifiability(model: Model, reference_state: dict[str, float]) -> dict[str, dict]:
-    """Rank and condition number of the log-parameter sensitivity matrix of each module fit."""
+    """Rank and condition number of the log-parameter sensitivity matrix of the immune joint fit.
+
+    Columns: the change of the joint residuals (bolus curves and T23-T28, full model) per unit
+    change of each fitted parameter's log, by a 1 % forward step.
+    """
     out = {}
-    f = endotoxin_fit.immune_subsystem(model, reference_state)
-    data = endotoxin_summary()
-    y0 = [reference_state[n] for n in endotoxin_fit.IMMUNE_STATES]
-    theta = np.array([model.parameters[k].value for k in endotoxin_fit.FITTED])
-
-    def resp(th):
-        _, ys = endotoxin_fit.bolus_response(f, th, y0, t_eval=data["TNF"]["time"])
-        return np.concatenate([np.log(np.maximum(ys[endotoxin_fit.IMMUNE_STATES.index(c)], 1e-6)) for c in endotoxin_fit.CYTOKINES])
-
-    base = resp(theta)
+    names = endotoxin_fit.JOINT_FITTED
+    p = model.parameters
+    base = endotoxin_fit.joint_residuals(model)
     cols = []
-    for j in range(len(theta)):
-        th = theta.copy()
-        th[j] *= 1.01
-        cols.append((resp(th) - base) / np.log(1.01))
+    for k in names:
+        step = 1.01 if p[k].value * 1.01 <= p[k].upper else 1 / 1.01
+        cols.append((endotoxin_fit.joint_residuals(model.with_params({k: p[k].value * step})) - base) / np.log(step))
     s = np.linalg.svd(np.array(cols).T, compute_uv=False)
     tol = s[0] * 1e-3
-    out["immune"] = {"parameters": len(theta), "numerical_rank": int((s > tol).sum()), "condition_number": float(s[0] / s[-1])}
+    out["immune"] = {"parameters": len(names), "numerical_rank": int((s > tol).sum()), "condition_number": float(s[0] / s[-1])}
     return out
 
 
