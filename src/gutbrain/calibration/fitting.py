@@ -31,7 +31,6 @@ def fit_modules(model: Model, *, starts: int = 3) -> dict:
     t0 = time.perf_counter()
     ds = simulate(model, "healthy-baseline", days=1, output_every=1.0)
     midnight = {n: float(ds[n].isel(time=0)) for n in model.state_names}
-    eight = {n: float(ds[n].sel(time=8 / 24, method="nearest")) for n in model.state_names}
     values, metrics = {}, {}
     v, m = cortisol.fit(model, midnight)
     values.update(v)

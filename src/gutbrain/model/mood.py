@@ -22,9 +22,9 @@ TITLE = "Mood and symptoms"
 STATES = (
     State("PS", "dimensionless", 0.1, "perceived stress (0 = none)"),
     State("ANX", "dimensionless", 1.0, "anxiety index (threat vigilance; 1 = reference)"),
-    State("DEP", "dimensionless", 1.0, "depression index (mood/anhedonia; 1 = reference)"),
+    State("DEP", "dimensionless", 1.263, "depression index (mood/anhedonia; 1 = reference)"),
     State("FAT", "dimensionless", 0.0, "sickness behaviour / fatigue / brain fog (0 = none)"),
-    State("NP", "dimensionless", 1.0, "neuroplasticity index (BDNF-like hippocampal plasticity; 1 = healthy)"),
+    State("NP", "dimensionless", 0.891, "neuroplasticity index (BDNF-like hippocampal plasticity; 1 = healthy)"),
 )
 
 
