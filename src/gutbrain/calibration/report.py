@@ -1,8 +1,9 @@
 """The calibration report: every target, the model's value, tolerance, pass/miss, plots, fitted parameters.
 
-``write_report(out_dir, model=None, cohort_n=1000)`` writes ``calibration.md``, ``calibration.html``,
-``calibration.json`` and PNG plots (cytokine curves over the data with the 20 subjects, the 24-h
-cortisol curve). Fitted parameters are listed with their bounds and flagged when they sit on a bound;
+``write_report(out_dir, model=None, cohort_n=1000, second_seed=None)`` writes ``calibration.md``,
+``calibration.html``, ``calibration.json`` and PNG plots (cytokine curves over the data with the 20 subjects, the 24-h
+cortisol curve). Cohort targets carry a 95 % bootstrap CI and, with ``second_seed``, their value, verdict
+and CI on a second virtual cohort. Fitted parameters are listed with their bounds and flagged when they sit on a bound;
 identifiability hints come from the rank of the sensitivity (Fisher-information) matrix of the
 module fits.
 """
@@ -91,7 +92,9 @@ def identifiability(model: Model, reference_state: dict[str, float]) -> dict[str
     return out
 
 
-def write_report(out_dir: str | Path, model: Model | None = None, *, cohort_n: int = 1000, seed: int = 0, workers: int = 2) -> dict:
+def write_report(out_dir: str | Path, model: Model | None = None, *, cohort_n: int = 1000, seed: int = 0, workers: int = 2,
+                 second_seed: int | None = None) -> dict:
+    """Evaluate every target and write the report; ``second_seed`` recomputes the cohort targets on a second cohort."""
     from .. import load_model
     from ..simulation import simulate
 
@@ -99,7 +102,7 @@ def write_report(out_dir: str | Path, model: Model | None = None, *, cohort_n: i
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    results = evaluate(model, cohort_n=cohort_n, seed=seed, workers=workers)
+    results = evaluate(model, cohort_n=cohort_n, seed=seed, workers=workers, second_seed=second_seed)
     bolus = bolus_metrics(model)
     cort = cortisol_metrics(model)
     ref = simulate(model, "healthy-baseline", days=1, output_every=1.0)
@@ -115,7 +118,7 @@ def write_report(out_dir: str | Path, model: Model | None = None, *, cohort_n: i
     outside = [k for k, p in model.parameters.items() if not p.lower <= p.value <= p.upper]
     n_pass = sum(r.passed for r in results)
     summary = {"gutbrain_version": __version__, "parameter_hash": model.param_hash, "cohort_n": cohort_n, "seed": seed,
-               "targets_passed": n_pass, "targets_total": len(results), "bolus_cytokines_passed": sum(b["passed"] for b in bolus.values()),
+               "targets_passed": n_pass, "targets_total": len(results), **seed_summary(results), "bolus_cytokines_passed": sum(b["passed"] for b in bolus.values()),
                "cortisol_curve": {"rmse": cort["rmse"], "r": cort["r"], "passed": bool(cort["rmse"] <= 1.5 and cort["r"] >= 0.9)},
                "parameters_outside_bounds": outside, "identifiability": ident, "elapsed_s": round(time.perf_counter() - started, 1)}
     payload = {"summary": summary, "targets": [r.to_dict() for r in results], "fitted": fitted,
@@ -128,8 +131,58 @@ def write_report(out_dir: str | Path, model: Model | None = None, *, cohort_n: i
     return payload
 
 
+def seed_summary(results) -> dict:
+    """The second seed in the summary: its seed, targets passed on it, and the targets whose verdict differs."""
+    second = [r for r in results if r.second_seed is not None]
+    if not second:
+        return {"second_seed": None, "targets_passed_second_seed": None, "verdict_differs": [], "same_verdicts_on_both_seeds": None}
+    # targets without a second value (the reference-patient ones) do not depend on the seed: same verdict
+    passed2 = sum(r.second_seed["passed"] if r.second_seed is not None else r.passed for r in results)
+    differs = [r.id for r in second if r.second_seed["passed"] != r.passed]
+    return {"second_seed": second[0].second_seed["seed"], "targets_passed_second_seed": passed2,
+            "verdict_differs": differs, "same_verdicts_on_both_seeds": not differs}
+
+
 def _fmt(v) -> str:
     return v if isinstance(v, str) else f"{v:.4g}"
+
+
+def _ci(ci) -> str:
+    if ci is None:
+        return "–"
+    if not all(np.isfinite(ci)):
+        return "none (too many degenerate resamples)"
+    return f"{ci[0]:.3g} to {ci[1]:.3g}"
+
+
+def _second(r) -> str:
+    s = r.second_seed
+    if s is None:
+        return "–"
+    ci = "" if s["ci"] is None else f", CI {_ci(s['ci'])}"
+    return f"{_fmt(s['value'])}, {'PASS' if s['passed'] else '**MISS**'}{ci}"
+
+
+#: the scale of each cohort effect size (the targets' sources, data/calibration_targets.csv, are quoted in the table)
+SCALES = (
+    "Scale of the cohort effect sizes. T18 and T19 (Liu, Walsh & Sheehan 2019): Cohen's d of the week-8 PHQ-9 and GAD-7 "
+    "scores (score points over the pooled SD of the two arms), with a paired bootstrap, as every virtual patient is in both "
+    "arms. T20 (Stetler & Miller 2011): Cohen's d of 08:00 plasma cortisol in µg/dL. T21 (IL-6) and T22 (CRP) (Osimo et al. "
+    "2020): Hedges' g on the raw concentration scale (pg/mL, mg/L). The targets' source text gives the pooled g and its 95 % CI "
+    "but does not say on which scale the studies' differences were standardised; the raw scale is used because the source pools "
+    "means and SDs as reported. As a sensitivity, the Hedges' g of the log concentrations is given in the \"how computed\" "
+    "column of T21 and T22. T20-T22 use an unpaired bootstrap within each group (depressed, not depressed).")
+
+
+def _seed_line(summary) -> list[str]:
+    if summary.get("second_seed") is None:
+        return []
+    differs = summary["verdict_differs"]
+    return [f"Second seed {summary['second_seed']} (the cohort targets recomputed on a second virtual cohort of the same size; "
+            f"the reference-patient targets do not depend on the seed): **{summary['targets_passed']} of {summary['targets_total']} "
+            f"targets pass on seed {summary['seed']}, {summary['targets_passed_second_seed']} of {summary['targets_total']} on seed "
+            f"{summary['second_seed']}.** Same pass/miss list on both seeds: {'yes' if not differs else 'no'}"
+            + ("." if not differs else f" (verdict differs: {', '.join(differs)})."), ""]
 
 
 def _markdown(summary, results, bolus, fitted, plots) -> str:
@@ -141,9 +194,17 @@ def _markdown(summary, results, bolus, fitted, plots) -> str:
              f"24-h cortisol: RMSE {summary['cortisol_curve']['rmse']:.2f} ug/dL, r {summary['cortisol_curve']['r']:.3f} "
              f"({'pass' if summary['cortisol_curve']['passed'] else 'miss'}; tolerance RMSE <= 1.5, r >= 0.9). "
              f"Parameters outside their bounds: {len(summary['parameters_outside_bounds'])}.", "",
-             "## Scalar targets", "", "| id | quantity | target | tolerance | model | result | how computed |", "|---|---|---|---|---|---|---|"]
+             *_seed_line(summary),
+             "## Scalar targets", "",
+             "Cohort targets pass or miss on their point estimate; the 95 % CI (percentile bootstrap, 2000 resamples) is reported "
+             "with it, as the literature reports its targets, and is not used for the verdict.", "",
+             "| id | quantity | target | tolerance | model | result | 95 % CI | second seed (value, result, CI) | how computed |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
-        lines.append(f"| {r.id} | {r.quantity} | {r.target} {r.unit} | {r.tolerance} | {_fmt(r.value)} | {'PASS' if r.passed else '**MISS**'} | {r.how} |")
+        lines.append(f"| {r.id} | {r.quantity} | {r.target} {r.unit} | {r.tolerance} | {_fmt(r.value)} | {'PASS' if r.passed else '**MISS**'} | "
+                     f"{_ci(r.ci)} | {_second(r)} | {r.how} |")
+    if any(r.id in ("T18", "T19", "T20", "T21", "T22") for r in results):
+        lines += ["", SCALES]
     lines += ["", "## Endotoxin bolus (2 ng/kg)", "", "| cytokine | within 1 SD (of 8) | peak time model / data (h) | peak model / data (pg/mL) | baseline model / data | result |",
               "|---|---|---|---|---|---|"]
     for c, b in bolus.items():

@@ -13,10 +13,15 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ..errors import InputError
 from ..model.assemble import Model
 from ..scenarios import Meal, Scenario, endotoxin, stressor
 from ..simulation import simulate
 from .data import cortisol_24h, endotoxin_summary, targets
+from .stats import bootstrap_ci, cohen_d, hedges_g, hedges_g_log
+from .stats import cohen_d as _cohen_d  # the names used before the statistics moved to stats.py
+from .stats import hedges_g as _hedges_g
+from .stats import km_median as _kaplan_meier_median
 
 
 @dataclass
@@ -30,6 +35,10 @@ class TargetResult:
     passed: bool
     how: str
     source: str
+    #: 95 % percentile-bootstrap CI of a cohort target's value (reported; the verdict is on the point estimate)
+    ci: tuple[float, float] | None = None
+    #: the cohort target recomputed on a second cohort: {"seed", "value", "passed", "ci"}
+    second_seed: dict | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -77,17 +86,6 @@ def bolus_metrics(model: Model) -> dict[str, dict]:
         o["passed"] = bool(o["within_1sd"] >= 6 and abs(o["peak_time"] - o["data_peak_time"]) <= 0.5
                            and abs(o["peak"] / o["data_peak"] - 1) <= 0.35 and abs(o["baseline"] / o["data_baseline"] - 1) <= 0.5)
     return out
-
-
-def _cohen_d(a: np.ndarray, b: np.ndarray) -> float:
-    na, nb = len(a), len(b)
-    sp = np.sqrt(((na - 1) * a.var(ddof=1) + (nb - 1) * b.var(ddof=1)) / (na + nb - 2))
-    return float((a.mean() - b.mean()) / sp)
-
-
-def _hedges_g(a, b) -> float:
-    n = len(a) + len(b)
-    return _cohen_d(a, b) * (1 - 3 / (4 * n - 9))
 
 
 def reference_values(model: Model) -> dict[str, tuple[float, str]]:
@@ -175,22 +173,6 @@ def western_month_value(model: Model) -> dict[str, tuple[float, str]]:
                           f"({float(wd):.3g} vs {float(ref):.3g} pg/mL)")}
 
 
-def _kaplan_meier_median(durations: np.ndarray, observed: np.ndarray) -> float:
-    """Median of right-censored durations (Kaplan-Meier); NaN when the curve never reaches 0.5."""
-    order = np.argsort(durations, kind="stable")
-    d, e = durations[order], observed[order]
-    surv, at_risk = 1.0, len(d)
-    for t in np.unique(d):
-        here = d == t
-        events = int(e[here].sum())
-        if events:
-            surv *= 1 - events / at_risk
-            if surv <= 0.5:
-                return float(t)
-        at_risk -= int(here.sum())
-    return float("nan")
-
-
 def episode_durations(phq9: np.ndarray, days: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """Virtual depressive episodes by the T32 protocol (docs/calibration.md) on daily PHQ-9 rows.
 
@@ -254,7 +236,8 @@ def cohort_values(model: Model, n: int = 1000, seed: int = 0, workers: int = 2) 
         a = treated[var].sel(time=70).values[ok]
         b = placebo[var].sel(time=70).values[ok]
         v[tid] = (_cohen_d(a, b), f"Cohen's d of {var} at week 8 (day 70), probiotic minus placebo, pooled SD of the two arms; "
-                               f"each of {ok.sum()} virtual patients simulated in both arms (counterfactual trial)")
+                               f"each of {ok.sum()} virtual patients simulated in both arms (counterfactual trial)",
+                  bootstrap_ci(cohen_d, a, b, paired=True, seed=seed))
     # cross-section: each patient lives one of three everyday lives (reference, western diet, chronic work stress)
     lives = ["healthy-baseline", "western-diet", "chronic-work-stress"]
     life = rng.integers(0, 3, n)
@@ -278,9 +261,12 @@ def cohort_values(model: Model, n: int = 1000, seed: int = 0, workers: int = 2) 
     note = (f"cross-section of {len(dep)} virtual adults (random life: reference, western diet or chronic work stress, day 70); "
             f"'depressed' = PHQ-9 >= 10 ({dep.sum()} patients, {100 * frac:.0f} %)")
     if dep.sum() >= 3 and (~dep).sum() >= 3:
-        v["T20"] = (_cohen_d(cols["morning_cortisol"][dep], cols["morning_cortisol"][~dep]), "Cohen's d of 08:00 plasma cortisol; " + note)
-        v["T21"] = (_hedges_g(cols["IL6"][dep], cols["IL6"][~dep]), "Hedges' g of daily-mean IL-6; " + note)
-        v["T22"] = (_hedges_g(cols["CRP"][dep], cols["CRP"][~dep]), "Hedges' g of daily-mean CRP; " + note)
+        v["T20"] = (_cohen_d(cols["morning_cortisol"][dep], cols["morning_cortisol"][~dep]), "Cohen's d of 08:00 plasma cortisol; " + note,
+                    bootstrap_ci(cohen_d, cols["morning_cortisol"][dep], cols["morning_cortisol"][~dep], seed=seed))
+        for tid, c, label in (("T21", "IL6", "IL-6"), ("T22", "CRP", "CRP")):  # raw scale; log-scale g: a sensitivity
+            x, y = cols[c][dep], cols[c][~dep]
+            v[tid] = (_hedges_g(x, y), f"Hedges' g of daily-mean {label} (raw scale; log scale: g = {hedges_g_log(x, y):.3g}); " + note,
+                      bootstrap_ci(hedges_g, x, y, seed=seed))
     else:
         for t in ("T20", "T21", "T22"):
             v[t] = (float("nan"), "too few depressed or non-depressed patients; " + note)
@@ -298,34 +284,57 @@ def cohort_values(model: Model, n: int = 1000, seed: int = 0, workers: int = 2) 
     return v
 
 
-def evaluate(model: Model, *, cohort_n: int = 1000, seed: int = 0, workers: int = 2) -> list[TargetResult]:
+def judge(tid: str, value, tolerance: str) -> tuple[bool, float | str]:
+    """Pass/miss of one target's value, and the value as shown in the report (one rule for every seed)."""
+    if tid == "T12":
+        return all(abs(m - t) <= 8 for m, t in zip(value, (60, 25, 15), strict=True)), ":".join(f"{x:.0f}" for x in value)
+    if tid == "T16":
+        return 7.5 <= value[0] <= 10.0 and 45 <= value[1] <= 90, f"{value[0]:.2f} mmol/L at {value[1]:.0f} min"
+    if tid == "T17":
+        return 30 <= value[0] <= 60 and value[1] < 1.0, f"{value[0]:.0f} days; richness at day 180 = {value[1]:.3f}"
+    value = float(value)
+    if not np.isfinite(value):
+        return False, value
+    lo, hi = _range(tolerance)
+    return bool(lo <= value <= hi), value
+
+
+def _unpack(entry) -> tuple[object, str, tuple[float, float] | None]:
+    """A computed target: ``(value, how)`` or ``(value, how, (lo, hi))`` (cohort targets with a CI)."""
+    if len(entry) == 2:
+        return entry[0], entry[1], None
+    value, how, ci = entry
+    return value, how, None if ci is None else (float(ci[0]), float(ci[1]))
+
+
+def evaluate(model: Model, *, cohort_n: int = 1000, seed: int = 0, workers: int = 2,
+             second_seed: int | None = None) -> list[TargetResult]:
+    """Every target's value and verdict; with ``second_seed`` the cohort targets are recomputed on a second
+    cohort (drawn with that seed) and each cohort target carries that seed's value, verdict and CI."""
+    if second_seed is not None and (isinstance(second_seed, bool) or not isinstance(second_seed, int | np.integer)
+                                    or second_seed < 0):
+        raise InputError("second_seed", second_seed, "a non-negative integer seed, or None for no second cohort",
+                         f"e.g. second_seed={seed + 1}")
     vals = reference_values(model)
     vals.update(dose_response_values(model))
     vals.update(western_month_value(model))
+    again: dict = {}
     if cohort_n:
         vals.update(cohort_values(model, cohort_n, seed, workers))
+        if second_seed is not None:
+            again = cohort_values(model, cohort_n, int(second_seed), workers)
     out = []
     for row in targets():
         tid = row["id"]
         if tid not in vals:
             continue
-        value, how = vals[tid]
+        value, how, ci = _unpack(vals[tid])
         tol = row["tolerance"]
-        if tid == "T12":
-            passed = all(abs(m - t) <= 8 for m, t in zip(value, (60, 25, 15), strict=True))
-            shown = ":".join(f"{x:.0f}" for x in value)
-        elif tid == "T16":
-            lo, hi = 7.5, 10.0
-            passed = lo <= value[0] <= hi and 45 <= value[1] <= 90
-            shown = f"{value[0]:.2f} mmol/L at {value[1]:.0f} min"
-        elif tid in ("T30", "T31", "T32", "T33") and not np.isfinite(value):
-            passed, shown = False, value
-        elif tid == "T17":
-            passed = 30 <= value[0] <= 60 and value[1] < 1.0
-            shown = f"{value[0]:.0f} days; richness at day 180 = {value[1]:.3f}"
-        else:
-            lo, hi = _range(tol)
-            passed = bool(np.isfinite(value) and lo <= value <= hi)
-            shown = value
-        out.append(TargetResult(tid, row["quantity"], row["value"], row["unit"], tol, shown, bool(passed), how, row["source"]))
+        passed, shown = judge(tid, value, tol)
+        res = TargetResult(tid, row["quantity"], row["value"], row["unit"], tol, shown, bool(passed), how, row["source"], ci)
+        if tid in again:
+            value2, _, ci2 = _unpack(again[tid])
+            passed2, shown2 = judge(tid, value2, tol)
+            res.second_seed = {"seed": int(second_seed), "value": shown2, "passed": bool(passed2), "ci": ci2}
+        out.append(res)
     return out
