@@ -9,7 +9,9 @@ from gutbrain.calibration.data import cortisol_24h, endotoxin_summary
 from gutbrain.calibration.report import write_report
 
 # targets met by the reference parameter set; a change that loses one must fail here, not silently in a report
-MET_ON_REFERENCE = {f"T{k:02d}" for k in range(1, 18)}
+# T17 (antibiotic recovery, 30-60 days) was lost on 2026-12-02 by the pathobiont niche change (docs/design.md,
+# "Proportionate chronic endotoxaemia"): recovery 29 days; a miss reported, not a target refitted
+MET_ON_REFERENCE = {f"T{k:02d}" for k in range(1, 17)}
 
 
 def _read_shared_csv(path):

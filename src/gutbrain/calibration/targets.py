@@ -18,7 +18,7 @@ from ..model.assemble import Model
 from ..scenarios import Meal, Scenario, endotoxin, stressor
 from ..simulation import simulate
 from .data import cortisol_24h, endotoxin_summary, targets
-from .stats import bootstrap_ci, cohen_d, hedges_g, hedges_g_log
+from .stats import bootstrap_ci, cohen_d, hedges_g, hedges_g_log, km_median, share
 from .stats import cohen_d as _cohen_d  # the names used before the statistics moved to stats.py
 from .stats import hedges_g as _hedges_g
 from .stats import km_median as _kaplan_meier_median
@@ -217,7 +217,13 @@ def episode_value(model: Model, n: int, seed: int, workers: int, patients=None) 
     how = (f"Kaplan-Meier median of virtual episodes (PHQ-9 >= 10 from onset to the first day starting 14 days below 10) after a "
            f"28-day stressor of intensity 0.8 from day 14; {eligible} eligible of {int(ok.sum())} simulated patients, "
            f"{len(dur)} episodes, {int((~obs).sum())} censored at day 351")
-    return {"T32": (median, how)}
+    ci = (bootstrap_ci(lambda d, o: km_median(d, o) / 30.44, dur, obs, paired=True, n_boot=500, seed=seed)
+          if len(dur) >= 10 else None)
+    return {"T32": (median, how, ci)}
+
+
+#: days each virtual adult lives its everyday life (after the warm-up) before the cross-section is read
+CROSS_SECTION_DAYS = 120
 
 
 def cohort_values(model: Model, n: int = 1000, seed: int = 0, workers: int = 2) -> dict[str, tuple[float, str]]:
@@ -228,7 +234,6 @@ def cohort_values(model: Model, n: int = 1000, seed: int = 0, workers: int = 2) 
     v: dict[str, tuple[float, str]] = {}
     # virtual probiotic trial: every virtual patient in both arms (counterfactual placebo and probiotic, 8 weeks);
     # d = mean difference of the week-8 scores over the pooled SD of the two arms
-    rng = np.random.default_rng(seed)
     placebo = simulate(patients, "healthy-baseline", days=70, output_every=24.0, throw=False, workers=workers)
     treated = simulate(patients, "probiotic-8-weeks", days=70, output_every=24.0, throw=False, workers=workers)
     ok = (placebo.status.values == "ok") & (treated.status.values == "ok")
@@ -238,18 +243,16 @@ def cohort_values(model: Model, n: int = 1000, seed: int = 0, workers: int = 2) 
         v[tid] = (_cohen_d(a, b), f"Cohen's d of {var} at week 8 (day 70), probiotic minus placebo, pooled SD of the two arms; "
                                f"each of {ok.sum()} virtual patients simulated in both arms (counterfactual trial)",
                   bootstrap_ci(cohen_d, a, b, paired=True, seed=seed))
-    # cross-section: each patient lives one of three everyday lives (reference, western diet, chronic work stress)
-    lives = ["healthy-baseline", "western-diet", "chronic-work-stress"]
-    life = rng.integers(0, 3, n)
+    # cross-section: each virtual adult lives its own everyday life (diet pattern, chronic stress, sleep) drawn from the
+    # stated exposure distributions of cohort/population.py; read on the last day of CROSS_SECTION_DAYS
+    from ..cohort.population import cross_section_population
+
+    days = CROSS_SECTION_DAYS
     rows = {"phq9": [], "morning_cortisol": [], "IL6": [], "CRP": [], "gi": []}
-    for k, scen in enumerate(lives):
-        members = [p for p, li in zip(patients, life, strict=True) if li == k]
-        if not members:
-            continue
-        ds = simulate(members, scen, days=70, output_every=1.0, throw=False, workers=workers)
+    for _idx, _key, ds in cross_section_population(patients, seed=seed, days=days, workers=workers):
         ok = ds.status.values == "ok"
-        last = ds.sel(time=slice(69.0, 70.0))
-        hours = (last.time.values - 69.0) * 24
+        last = ds.sel(time=slice(days - 1.0, float(days)))
+        hours = (last.time.values - (days - 1.0)) * 24
         rows["phq9"].append(last.phq9.mean("time").values[ok])
         rows["morning_cortisol"].append(last.CORT.values[:, np.argmin(np.abs(hours - 8.0))][ok])
         rows["IL6"].append(last.IL6.mean("time").values[ok])
@@ -258,7 +261,8 @@ def cohort_values(model: Model, n: int = 1000, seed: int = 0, workers: int = 2) 
     cols = {k: np.concatenate(x) for k, x in rows.items()}
     dep = cols["phq9"] >= 10
     frac = float(dep.mean())
-    note = (f"cross-section of {len(dep)} virtual adults (random life: reference, western diet or chronic work stress, day 70); "
+    note = (f"cross-section of {len(dep)} virtual adults (everyday lives drawn from the stated exposure distributions, "
+            f"cohort/population.py; day {days:g}); "
             f"'depressed' = PHQ-9 >= 10 ({dep.sum()} patients, {100 * frac:.0f} %)")
     if dep.sum() >= 3 and (~dep).sum() >= 3:
         v["T20"] = (_cohen_d(cols["morning_cortisol"][dep], cols["morning_cortisol"][~dep]), "Cohen's d of 08:00 plasma cortisol; " + note,
@@ -270,14 +274,17 @@ def cohort_values(model: Model, n: int = 1000, seed: int = 0, workers: int = 2) 
     else:
         for t in ("T20", "T21", "T22"):
             v[t] = (float("nan"), "too few depressed or non-depressed patients; " + note)
-    pop = (f"cross-section of {len(dep)} virtual adults (the three-lives population above, not yet one drawn from stated "
-           f"exposure distributions); day-70 PHQ-9 score (14-day recall window, mean over day 69-70)")
-    v["T30"] = (100 * frac, "% with PHQ-9 >= 10; " + pop)
-    v["T31"] = (100 * float((cols["phq9"] < 5).mean()), "% with PHQ-9 < 5; " + pop)
+    pop = (f"cross-section of {len(dep)} virtual adults (diet, chronic stress and sleep drawn from the stated exposure "
+           f"distributions of cohort/population.py); day-{days:g} PHQ-9 score (14-day recall window, mean over the last day)")
+    v["T30"] = (100 * frac, "% with PHQ-9 >= 10; " + pop, bootstrap_ci(share, dep, seed=seed))
+    low = cols["phq9"] < 5
+    v["T31"] = (100 * float(low.mean()), "% with PHQ-9 < 5; " + pop, bootstrap_ci(share, low, seed=seed))
     severe = cols["phq9"] >= 15
     if severe.sum() >= 10:
-        v["T33"] = (100 * float((cols["gi"][severe] < 6.7).mean()),
-                    f"% of the {int(severe.sum())} with PHQ-9 >= 15 whose GI-symptom score (7-day recall window) is below 6.7 of 10; " + pop)
+        no_gi = cols["gi"][severe] < 6.7
+        v["T33"] = (100 * float(no_gi.mean()),
+                    f"% of the {int(severe.sum())} with PHQ-9 >= 15 whose GI-symptom score (7-day recall window) is below 6.7 of 10; " + pop,
+                    bootstrap_ci(share, no_gi, seed=seed))
     else:
         v["T33"] = (float("nan"), f"only {int(severe.sum())} virtual adults with PHQ-9 >= 15 (10 needed); " + pop)
     v.update(episode_value(model, n, seed, workers, patients=patients))

@@ -26,7 +26,7 @@ TITLE = "Gut barrier and endotoxin"
 STATES = (
     State("TJ", "dimensionless", 0.9, "tight-junction integrity (1 = sealed)"),
     State("MC", "dimensionless", 0.0, "mucosal mast-cell activation"),
-    State("MCd", "dimensionless", 1.015, "mucosal mast-cell density / sensitisation (1 = healthy)"),
+    State("MCd", "dimensionless", 1.006, "mucosal mast-cell density / sensitisation (1 = healthy)"),
     State("LPSp", "pg/mL", 8.0, "plasma endotoxin of gut origin (limulus-assay units)"),
 )
 

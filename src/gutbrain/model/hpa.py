@@ -32,7 +32,7 @@ STATES = (
     State("CRH", "dimensionless", 1.0, "hypothalamic CRH release (relative to its daily mean)"),
     State("ACTH", "pg/mL", 20.0, "plasma ACTH"),
     State("CORT", "ug/dL", 5.6, "plasma total cortisol"),
-    State("GR", "dimensionless", 0.943, "glucocorticoid-receptor function (1 = healthy)"),
+    State("GR", "dimensionless", 0.969, "glucocorticoid-receptor function (1 = healthy)"),
     State("CORTavg", "ug/dL", 5.6, "24-hour running mean of cortisol"),
 )
 

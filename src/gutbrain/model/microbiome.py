@@ -6,6 +6,12 @@ fibre fermenters (butyrate producers), lactic-acid bacteria / bifidobacteria, LP
 pathobionts and a transient administered probiotic pool share one carrying capacity.
 A functional-richness index ``Div`` recolonises after antibiotic loss towards a ceiling
 ``Dmax`` that antibiotics lower permanently (Palleja et al. 2018, doi:10.1038/s41564-018-0257-9).
+Facultative anaerobes (the pathobionts) live mostly on a niche the obligate anaerobes do not use
+(respiration on oxygen and nitrate diffusing from the epithelium, which butyrate-fed colonocytes keep
+low: Byndloss et al. 2017, doi:10.1126/science.aam9949; Litvak et al. 2018, doi:10.1126/science.aat9076),
+so their niche overlap with the rest of the community (``alpha_pat``) is small and their abundance is
+set by that niche (capacity and butyrate-controlled advantage), not by the small difference between a
+large capacity and a large competition term.
 SCFA are produced in proportion to fermenter activity and absorbed by the colon.
 """
 
@@ -47,12 +53,13 @@ def _community(ns):
     return ns.Bf + ns.Bl + ns.Bp + ns.c_pro * ns.Bpro
 
 
-def _logistic(ns, b, capacity):
-    """gLV-style growth: self-limitation plus niche overlap alpha_comp with the rest of the community."""
-    return (1 - (b + ns.alpha_comp * (ns.community - b)) / (capacity + 1e-6))
+def _logistic(ns, b, capacity, alpha=None):
+    """gLV-style growth: self-limitation plus niche overlap ``alpha`` (default alpha_comp) with the rest of the community."""
+    alpha = ns.alpha_comp if alpha is None else alpha
+    return (1 - (b + alpha * (ns.community - b)) / (capacity + 1e-6))
 
 
-def _niche_growth(ns, r, b, capacity, advantage=None, k=None):
+def _niche_growth(ns, r, b, capacity, advantage=None, k=None, alpha=None):
     """Net growth ``r b L`` of a resident group with logistic factor ``L``, with the net loss bounded by washout.
 
     When a niche shrinks abruptly (a day without fibre) a plain logistic term makes the group die at
@@ -70,9 +77,9 @@ def _niche_growth(ns, r, b, capacity, advantage=None, k=None):
     """
     m = ns.k_loss_max / r
     if advantage is None:
-        return r * b * (smooth_pos(_logistic(ns, b, capacity) + m, 0.05 * m) - m)
+        return r * b * (smooth_pos(_logistic(ns, b, capacity, alpha) + m, 0.05 * m) - m)
     gain = smooth_pos(advantage, 0.01 * k)  # smooth split: no kink at the reference state, where advantage = 0
-    return r * b * (smooth_pos(_logistic(ns, b, capacity) + gain / r + m, 0.05 * m) - m) + (advantage - gain) * b
+    return r * b * (smooth_pos(_logistic(ns, b, capacity, alpha) + gain / r + m, 0.05 * m) - m) + (advantage - gain) * b
 
 
 QUANTITIES = (
@@ -107,7 +114,8 @@ def rates(ns):
               - ns.kabx_fib * ns.antibiotic * ns.Bf + ns.seed_fib * ns.Div,
         "Bl": _niche_growth(ns, ns.r_lab, ns.Bl, ns.cap_lab) - ns.kabx_lab * ns.antibiotic * ns.Bl
               + ns.seed_lab * ns.Div + ns.k_fermented_seed * ns.fermented,
-        "Bp": _niche_growth(ns, ns.r_pat, ns.Bp, ns.cap_pat, -ns.k_pat_butyrate * (ns.butyrate_effect - 1), ns.k_pat_butyrate)
+        "Bp": _niche_growth(ns, ns.r_pat, ns.Bp, ns.cap_pat, -ns.k_pat_butyrate * (ns.butyrate_effect - 1), ns.k_pat_butyrate,
+                            ns.alpha_pat)
               - (ns.kabx_pat * ns.antibiotic + ns.k_pat_probiotic * ns.Bpro) * ns.Bp + ns.seed_pat,
         "Bpro": ns.k_pro_colonise * ns.probiotic / (ns.probiotic + ns.K_probiotic_dose)
                 - (ns.k_pro_washout + ns.kabx_lab * ns.antibiotic) * ns.Bpro,

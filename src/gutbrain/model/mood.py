@@ -22,9 +22,9 @@ TITLE = "Mood and symptoms"
 STATES = (
     State("PS", "dimensionless", 0.1, "perceived stress (0 = none)"),
     State("ANX", "dimensionless", 1.0, "anxiety index (threat vigilance; 1 = reference)"),
-    State("DEP", "dimensionless", 1.263, "depression index (mood/anhedonia; 1 = reference)"),
+    State("DEP", "dimensionless", 1.078, "depression index (mood/anhedonia; 1 = reference)"),
     State("FAT", "dimensionless", 0.0, "sickness behaviour / fatigue / brain fog (0 = none)"),
-    State("NP", "dimensionless", 0.891, "neuroplasticity index (BDNF-like hippocampal plasticity; 1 = healthy)"),
+    State("NP", "dimensionless", 0.962, "neuroplasticity index (BDNF-like hippocampal plasticity; 1 = healthy)"),
 )
 
 
@@ -60,7 +60,7 @@ QUANTITIES = (
     Quantity("gi_symptoms_state", "dimensionless", "GI-symptom state measure, 0-10 (bloating, discomfort): instantaneous, "
              "not a questionnaire score", lambda ns: 10 * hill(ns.gi_load, 1, 1), observable=True),
     Quantity("gi_load", "dimensionless", "visceral symptom load (mast cells, mucosal inflammation, pathobiont gas)",
-             lambda ns: ns.gi_basal * (1 + ns.gi_mc * ns.MC + ns.gi_inflam * (ns.mucosal_inflammation - 1) ** 2 + ns.gi_pat * ns.Bp / 0.03)),
+             lambda ns: ns.gi_basal * (1 + ns.gi_mc * ns.MC + ns.gi_inflam * ((ns.mucosal_inflammation - 1) ** 2) ** (ns.n_gi_inflam / 2) + ns.gi_pat * ns.Bp / 0.03)),
     Quantity("perceived_stress", "score", "perceived-stress score (PSS-10 scale, 0-40)",
              lambda ns: 40 * ns.PS / (ns.PS + ns.K_pss), observable=True),
 )

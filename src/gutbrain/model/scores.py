@@ -29,9 +29,9 @@ N_STAGES = 3
 
 #: score -> (stage-state prefix, stage time-constant parameter, reference steady state, recall period)
 CHAINS = {
-    "gad7": ("GAD7_", "tau_recall_gad7", 3.131, "14 days"),
-    "phq9": ("PHQ9_", "tau_recall_phq9", 4.613, "14 days"),
-    "gi_symptoms": ("GI_", "tau_recall_gi", 1.713, "7 days"),
+    "gad7": ("GAD7_", "tau_recall_gad7", 2.618, "14 days"),
+    "phq9": ("PHQ9_", "tau_recall_phq9", 3.454, "14 days"),
+    "gi_symptoms": ("GI_", "tau_recall_gi", 1.651, "7 days"),
 }
 
 STATES = tuple(
