@@ -216,3 +216,12 @@ source = "Windoloski, Bangsgaard, Dobreva, Ottesen & Olufsen 2024, Exp Physiol (
 grade = "H"
 note = "TNF-amplified monocyte activation"
 '''
+
+
+def test_the_readme_states_the_parameter_count_of_the_tables(model):
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    stated = [int(n) for n in re.findall(r"(\d+) parameters with sources", readme)]
+    assert stated, "README no longer states the parameter count"
+    assert set(stated) == {len(model.parameters)}

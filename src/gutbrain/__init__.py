@@ -7,9 +7,11 @@ from ._version import __version__
 from .errors import DISCLAIMER, GutbrainError
 from .model import Model, load_model
 
-__all__ = ["__version__", "DISCLAIMER", "GutbrainError", "Model", "load_model", "Scenario", "simulate", "scenarios"]
+__all__ = ["__version__", "DISCLAIMER", "GutbrainError", "Model", "load_model", "Scenario", "simulate", "scenarios",
+           "trial", "cross_section"]
 
 
 from . import scenarios
+from .experiments import cross_section, trial
 from .scenarios import Scenario
 from .simulation import simulate

@@ -18,7 +18,7 @@ from .solvers import BACKENDS
 from .solvers.codegen import numpy_functions
 from .solvers.scipy_backend import default_method as _default_method
 
-__all__ = ["simulate", "SimulationError", "MAX_OUTPUT_POINTS"]
+__all__ = ["simulate", "SimulationError", "MAX_OUTPUT_POINTS", "reduce_daily", "reduce_summary"]
 
 MAX_OUTPUT_POINTS = 2_000_000  # per patient
 _WARM: dict[tuple, np.ndarray] = {}
@@ -84,34 +84,6 @@ def _integrate(backend, models: Sequence[Model], y0s, schedule: Schedule, ts, rt
     return ys, status
 
 
-def _simulate_chunk(args):
-    models, scenario, kwargs = args
-    return simulate(models, scenario, **kwargs)
-
-
-def _parallel(models, scenario, workers, kwargs) -> xr.Dataset:
-    """Split a cohort over ``workers`` processes (SciPy backend); results are identical to a serial run."""
-    from concurrent.futures import ProcessPoolExecutor
-
-    k = min(workers, len(models))
-    bounds = np.linspace(0, len(models), k * 4 + 1).astype(int) if len(models) >= 4 * k else np.linspace(0, len(models), k + 1).astype(int)
-    chunks = [models[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
-    import multiprocessing as mp
-
-    with ProcessPoolExecutor(max_workers=k, mp_context=mp.get_context("spawn")) as pool:
-        parts = list(pool.map(_simulate_chunk, [(c, scenario, kwargs) for c in chunks]))
-    per_patient = [v for v in parts[0].data_vars if "patient" in parts[0][v].dims]
-    ds = xr.concat([p[per_patient] for p in parts], dim="patient", join="override")
-    ds = ds.assign_coords(patient=np.arange(len(models)))
-    for v in parts[0].data_vars:
-        if v not in per_patient:
-            ds[v] = parts[0][v]
-    ds.attrs = dict(parts[0].attrs)
-    ds.attrs["parameter_hash"] = ",".join(m.param_hash for m in models[:50])
-    ds.attrs["workers"] = k
-    return ds
-
-
 def _warm_start(backend, models, scenario: Scenario, warmup_days, rtol, atol, method):
     if warmup_days == 0:
         return np.stack([m.y0 for m in models])
@@ -145,8 +117,10 @@ def observables(model: Model, t_h: np.ndarray, states: np.ndarray, schedule: Sch
 
 
 def simulate(model: Model | Sequence[Model], scenario: Scenario | str = "healthy-baseline", *, days: float | None = None,
+             initial=None, start_day: float | None = None, reduce=None, observables: Sequence[str] | None = None,
              backend: str = "scipy", rtol: float = 1e-6, atol: float = 1e-8, output_every: float = 1.0,
-             warmup_days: float = 28.0, method: str | None = None, throw: bool = True, workers: int = 1) -> xr.Dataset:
+             warmup_days: float = 28.0, method: str | None = None, throw: bool = True, workers: int = 1,
+             chunk_size: int = 64) -> xr.Dataset:
     """Simulate one patient (a :class:`Model`) or several (a sequence of models) under a scenario.
 
     Parameters
@@ -156,7 +130,27 @@ def simulate(model: Model | Sequence[Model], scenario: Scenario | str = "healthy
     scenario
         A :class:`Scenario`, a built-in scenario name, or a path to a scenario TOML file.
     days
-        Horizon in days (default: the scenario's).
+        Length of the run in days, counted from ``start_day`` (default: the scenario's length minus ``start_day``).
+    initial
+        Where the run starts. ``None`` (default): each patient's periodic steady state after the warm-up.
+        Otherwise a saved state, and no warm-up is run: an :class:`xarray.Dataset` from an earlier run (its last
+        time point, or the one chosen with ``.sel(time=...)``; a cohort's ``patient`` dimension must match the
+        models), a mapping ``{state name: value}`` with every state, or an array of shape ``(n_states,)`` or
+        ``(n_patients, n_states)`` in the order of ``model.states``.
+    start_day
+        Scenario day at which the run starts (the scenario's episodes are read on its own clock, so a
+        run started at day 60 sees an episode of days 70-90 ten days in). Default: the time of an ``initial``
+        Dataset, else 0. Branching off a run at day d (``initial=ds.sel(time=d)``) continues it: the result
+        equals the uninterrupted run to solver tolerance. The output's ``time`` is the scenario day.
+    reduce
+        ``None`` (full output), ``"daily"`` (each variable's daily mean over each day ``(k, k+1]``, with
+        ``<name>_min`` and ``<name>_max``; dims ``day``), ``"summary"`` (per patient: mean, min, max over the
+        run and the final value, as ``<name>_mean`` ... ``<name>_final``), or a callable ``Dataset -> Dataset``
+        (a module-level function when ``workers > 1``, so that it can be sent to the worker processes).
+        For a cohort the reduction is applied to groups of ``chunk_size`` patients as they finish, so the full
+        output never has to fit in memory at once.
+    observables
+        Names of the states and observables to return (default: all); the inputs and ``status`` are always kept.
     backend
         ``"scipy"`` (reference; default ``method`` ``"BDF-split"``: SciPy's BDF compiled with numba, run on the
         glucose block and then on the rest of the model; ``"BDF-numba"``: the same BDF on the whole model;
@@ -172,6 +166,8 @@ def simulate(model: Model | Sequence[Model], scenario: Scenario | str = "healthy
         Raise :class:`SimulationError` if any patient fails; otherwise mark it in the ``status`` variable.
     workers
         For several patients on the SciPy backend: number of processes to spread them over.
+    chunk_size
+        Patients per group when a cohort's output is reduced (``reduce``); ignored otherwise.
 
     Returns
     -------
@@ -180,26 +176,36 @@ def simulate(model: Model | Sequence[Model], scenario: Scenario | str = "healthy
         ``units`` attribute; provenance in ``attrs``.
     """
     scenario = get(scenario)
-    days = float(scenario.days if days is None else days)
-    _check_options(days, backend, rtol, atol, output_every, warmup_days, method)
-    scenario.check_horizon(days)
     many = not isinstance(model, Model)
     models = list(model) if many else [model]
     if not models or not all(isinstance(m, Model) for m in models):
         raise InputError("model", type(model).__name__, "a Model or a non-empty sequence of Models", "use gutbrain.load_model()")
     if len({m.structure.digest for m in models}) != 1:
         raise InputError("model", "mixed structures", "models sharing one structure", "simulate each model version separately")
+    start_day = _start_day(initial, start_day)
+    days = float(scenario.days - start_day if days is None else days)
+    if days <= 0 and start_day > 0:
+        raise InputError("start_day", start_day, f"a day before the end of the scenario ({scenario.days:g} days)",
+                         "pass days=... for a run beyond the scenario's default length")
+    _check_options(days, backend, rtol, atol, output_every, warmup_days, method)
+    scenario.check_horizon(start_day + days)
     if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 256:
         raise InputError("workers", workers, "a whole number of processes in [1, 256]", "e.g. workers=2")
-    if many and workers > 1 and backend == "scipy" and len(models) > 1:
-        kwargs = dict(days=days, backend=backend, rtol=rtol, atol=atol, output_every=output_every, warmup_days=warmup_days,
-                      method=method, throw=throw)
-        return _parallel(models, scenario, workers, kwargs)
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or not 1 <= chunk_size <= 100_000:
+        raise InputError("chunk_size", chunk_size, "a whole number of patients in [1, 100000]", "e.g. chunk_size=64")
+    y_init = None if initial is None else _initial_states(initial, models)
+    keep = _check_observables(models[0], observables)
+    reducer = _reducer(reduce)
+    if many and len(models) > 1 and (reducer is not None or (workers > 1 and backend == "scipy")):
+        kwargs = dict(days=days, start_day=start_day, reduce=reduce, observables=observables, backend=backend, rtol=rtol,
+                      atol=atol, output_every=output_every, warmup_days=warmup_days, method=method, throw=throw)
+        size = chunk_size if reducer is not None else len(models)
+        return _grouped(models, y_init, scenario, workers if backend == "scipy" else 1, size, kwargs)
     started = _time.perf_counter()
-    y0s = _warm_start(backend, models, scenario, warmup_days, rtol, atol, method)
-    schedule = scenario.schedule(days)
+    y0s = _warm_start(backend, models, scenario, warmup_days, rtol, atol, method) if y_init is None else y_init
+    schedule = scenario.schedule(start_day + days)
     n_out = int(round(days * 24.0 / output_every))
-    ts = np.linspace(0.0, days * 24.0, n_out + 1)
+    ts = 24.0 * start_day + np.linspace(0.0, days * 24.0, n_out + 1)
     ys, status = _integrate(backend, models, y0s, schedule, ts, rtol, atol, method)
     if throw and np.any(status != "ok"):
         bad = [i for i, s in enumerate(status) if s != "ok"]
@@ -208,13 +214,185 @@ def simulate(model: Model | Sequence[Model], scenario: Scenario | str = "healthy
     ds = _dataset(models, scenario, schedule, ts, ys, status)
     ds.attrs.update({
         "gutbrain_version": __version__, "backend": backend, "solver": (method or _default_method()) if backend == "scipy" else "diffrax.Kvaerno5",
-        "rtol": rtol, "atol": atol, "warmup_days": warmup_days, "scenario": scenario.name, "scenario_hash": scenario.hash,
+        "rtol": rtol, "atol": atol, "warmup_days": warmup_days if y_init is None else 0.0,
+        "initial": "warm-up" if y_init is None else "given", "start_day": start_day,
+        "scenario": scenario.name, "scenario_hash": scenario.hash,
         "model": models[0].name, "structure_hash": models[0].structure.digest,
         "parameter_hash": models[0].param_hash if not many else ",".join(m.param_hash for m in models[:50]),
         "wall_time_s": round(_time.perf_counter() - started, 3), "disclaimer": DISCLAIMER,
     })
-    if not many:
+    if keep is not None:
+        ds = ds[[*keep, *(v for v in ds.data_vars if v.startswith("input_")), "status"]]
+    if reducer is not None:
+        ds = reducer(ds)
+    if not many and "patient" in ds.dims:
         ds = ds.isel(patient=0, drop=True)
+    return ds
+
+
+# -- starting states, selections and reductions -------------------------------------------------------------
+
+def _start_day(initial, start_day) -> float:
+    if start_day is None:
+        if isinstance(initial, (xr.Dataset, xr.DataArray)) and "time" in initial.coords:
+            t = np.atleast_1d(initial["time"].values)
+            return float(t[-1])
+        return 0.0
+    if isinstance(start_day, bool) or not isinstance(start_day, (int, float, np.floating, np.integer)) \
+            or not math.isfinite(start_day) or not 0.0 <= start_day <= MAX_DAYS:
+        raise InputError("start_day", start_day, f"a finite day in [0, {MAX_DAYS}]", "e.g. start_day=70")
+    return float(start_day)
+
+
+def _initial_states(initial, models: Sequence[Model]) -> np.ndarray:
+    """The starting state of every patient, shape ``(n_patients, n_states)``, from the forms ``initial`` accepts."""
+    names = [s.name for s in models[0].states]
+    n = len(models)
+    if isinstance(initial, xr.Dataset):
+        missing = [k for k in names if k not in initial.data_vars]
+        if missing:
+            raise InputError("initial", f"a Dataset without {len(missing)} state(s), e.g. {missing[:3]}",
+                             "a Dataset holding every state of the model", "pass the output of gutbrain.simulate for this model")
+        if "time" in initial.dims:
+            initial = initial.isel(time=-1)
+        arr = np.stack([np.asarray(initial[k].values, float) for k in names], axis=-1)
+        if arr.ndim == 1:
+            arr = np.broadcast_to(arr, (n, len(names)))
+        elif arr.shape[0] != n:
+            raise InputError("initial", f"{arr.shape[0]} patients", f"the same number of patients as models ({n})",
+                             "select the matching patients with .isel(patient=...)")
+    elif isinstance(initial, dict):
+        unknown = [k for k in initial if k not in names]
+        if unknown:
+            raise InputError("initial", unknown[0], "a state of the model", suggest(str(unknown[0]), names))
+        missing = [k for k in names if k not in initial]
+        if missing:
+            raise InputError("initial", f"{len(missing)} state(s) missing, e.g. {missing[:3]}", "a value for every state",
+                             "start from a Dataset of an earlier run, or take model.y0 and change what you need")
+        arr = np.broadcast_to(np.array([np.asarray(initial[k], float) for k in names]).T, (n, len(names)))
+    else:
+        try:
+            arr = np.asarray(initial, float)
+        except (TypeError, ValueError):
+            raise InputError("initial", type(initial).__name__, "a Dataset, a {state: value} mapping or an array",
+                             "see help(gutbrain.simulate)") from None
+        if arr.ndim == 1:
+            arr = np.broadcast_to(arr, (n, arr.shape[0]))
+        if arr.ndim != 2 or arr.shape != (n, len(names)):
+            raise InputError("initial", f"an array of shape {arr.shape}", f"shape ({len(names)},) or ({n}, {len(names)})",
+                             "order the values as model.states")
+    arr = np.array(arr, float)
+    if not np.all(np.isfinite(arr)):
+        raise InputError("initial", "non-finite values", "finite state values", "a failed patient's state cannot be continued")
+    return arr
+
+
+def _check_observables(model: Model, observables) -> list[str] | None:
+    if observables is None:
+        return None
+    if isinstance(observables, str):
+        observables = [observables]
+    known = [s.name for s in model.states] + list(model.observable_names)
+    names = list(dict.fromkeys(observables))
+    for k in names:
+        if k not in known:
+            raise InputError("observables", k, "a state or observable of the model", suggest(str(k), known))
+    if not names:
+        raise InputError("observables", "[]", "at least one name", "omit observables= to keep everything")
+    return names
+
+
+def _per_patient_vars(ds: xr.Dataset) -> list[str]:
+    return [v for v in ds.data_vars if "time" in ds[v].dims and not v.startswith("input_")]
+
+
+def reduce_daily(ds: xr.Dataset) -> xr.Dataset:
+    """Daily mean, minimum and maximum of every state and observable over each day ``(k, k + 1]``.
+
+    Day 0 also holds ``t = 0`` (a run started at day ``s`` holds its first point in day ``s``). Inputs get their
+    daily mean. NaN (a failed patient) stays NaN.
+    """
+    t = np.asarray(ds["time"].values, float)
+    day = np.floor(t - 1e-9).clip(np.floor(t[0]))
+    starts = np.flatnonzero(np.r_[True, np.diff(day) != 0])
+    data = {}
+    for v in ds.data_vars:
+        if "time" not in ds[v].dims:
+            data[v] = ds[v]
+            continue
+        x = ds[v].transpose(..., "time").values
+        dims = tuple(d for d in ds[v].dims if d != "time") + ("day",)
+        counts = np.diff(np.r_[starts, len(t)])
+        data[v] = (dims, np.add.reduceat(x, starts, axis=-1) / counts, {**ds[v].attrs, "reduced": "daily mean"})
+        if not v.startswith("input_"):
+            data[f"{v}_min"] = (dims, np.minimum.reduceat(x, starts, axis=-1), {**ds[v].attrs, "reduced": "daily minimum"})
+            data[f"{v}_max"] = (dims, np.maximum.reduceat(x, starts, axis=-1), {**ds[v].attrs, "reduced": "daily maximum"})
+    coords = {k: ds.coords[k] for k in ds.coords if k != "time"}
+    out = xr.Dataset(data, coords={**coords, "day": ("day", day[starts], {"units": "day"})})
+    out.attrs = {**ds.attrs, "reduce": "daily"}
+    return out
+
+
+def reduce_summary(ds: xr.Dataset) -> xr.Dataset:
+    """Per patient over the whole run: mean, minimum, maximum and final value of every state and observable."""
+    data = {}
+    for v in _per_patient_vars(ds):
+        x = ds[v]
+        for name, r in (("mean", x.mean("time")), ("min", x.min("time")), ("max", x.max("time")), ("final", x.isel(time=-1, drop=True))):
+            data[f"{v}_{name}"] = r.assign_attrs({**x.attrs, "reduced": name})
+    if "status" in ds:
+        data["status"] = ds["status"]
+    out = xr.Dataset(data)
+    out.attrs = {**ds.attrs, "reduce": "summary", "days": float(ds["time"].values[-1] - ds["time"].values[0])}
+    return out
+
+
+_REDUCERS = {"daily": reduce_daily, "summary": reduce_summary}
+
+
+def _reducer(reduce):
+    if reduce is None:
+        return None
+    if callable(reduce):
+        return reduce
+    if isinstance(reduce, str) and reduce in _REDUCERS:
+        return _REDUCERS[reduce]
+    raise InputError("reduce", reduce, "None, " + ", ".join(repr(k) for k in _REDUCERS) + " or a callable Dataset -> Dataset",
+                     suggest(str(reduce), list(_REDUCERS)))
+
+
+def _run_group(args):
+    models, y_init, scenario, kwargs = args
+    reducer = _reducer(kwargs["reduce"])
+    ds = simulate(models, scenario, initial=y_init, workers=1, **{**kwargs, "reduce": None})
+    return ds if reducer is None else reducer(ds)
+
+
+def _grouped(models, y_init, scenario, workers, size, kwargs) -> xr.Dataset:
+    """Run a cohort in groups (reduced as each finishes) over ``workers`` processes; patients keep their order."""
+    k = min(workers, len(models))
+    if size >= len(models):
+        size = max(1, -(-len(models) // (4 * k))) if len(models) >= 4 * k else max(1, -(-len(models) // k))
+    bounds = list(range(0, len(models), size)) + [len(models)]
+    groups = [(models[a:b], None if y_init is None else y_init[a:b], scenario, kwargs) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    if k > 1:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=k, mp_context=mp.get_context("spawn")) as pool:
+            parts = list(pool.map(_run_group, groups))
+    else:
+        parts = [_run_group(g) for g in groups]
+    parts = [p if "patient" in p.dims else p.expand_dims(patient=[0]) for p in parts]
+    per_patient = [v for v in parts[0].data_vars if "patient" in parts[0][v].dims]
+    ds = xr.concat([p[per_patient] for p in parts], dim="patient", join="override")
+    ds = ds.assign_coords(patient=np.arange(len(models)))
+    for v in parts[0].data_vars:
+        if v not in per_patient:
+            ds[v] = parts[0][v]
+    ds.attrs = dict(parts[0].attrs)
+    ds.attrs["parameter_hash"] = ",".join(m.param_hash for m in models[:50])
+    ds.attrs["workers"] = k
     return ds
 
 

@@ -28,7 +28,13 @@ from .targets import bolus_metrics, cortisol_metrics, evaluate
 #: parameters set by gutbrain's own fits (module step), with the data they were fitted to
 FITTED = {**{k: "24-h cortisol curve (Carroll 2007) + awakening response (T05)" for k in cortisol_fit.FITTED},
           **{k: "2 ng/kg endotoxin bolus, TNF/IL-6/IL-8/IL-10 means, and dose-response targets T23-T28" for k in endotoxin_fit.JOINT_FITTED},
-          "a_perm_mc": "L/M under public-speech stress (T07)"}
+          "a_perm_mc": "L/M under public-speech stress (T07)",
+          "k_recolonise": "recovery after antibiotics (T17), one-dimensional scan",
+          "K_phq9": "PHQ-9 distribution of the virtual cross-section (T30/T31), grid with n_phq9",
+          "n_phq9": "PHQ-9 distribution of the virtual cross-section (T30/T31), grid with K_phq9",
+          "dep_vulnerability": "its prior width only (T20-T22, T30/T31), three widths compared",
+          "g_gaba_pro": "probiotic effect on anxiety (T19), scaled with v_probiotic",
+          "v_probiotic": "probiotic effect on anxiety (T19), scaled with g_gaba_pro"}
 
 
 def _plots(model: Model, out: Path, bolus: dict, cort: dict) -> list[str]:

@@ -229,36 +229,25 @@ CROSS_SECTION_DAYS = 120
 def cohort_values(model: Model, n: int = 1000, seed: int = 0, workers: int = 2) -> dict[str, tuple[float, str]]:
     """T18-T22 on a virtual cohort drawn from the priors (see the report for the definitions)."""
     from ..cohort import sample_patients
+    from ..experiments import cross_section, trial
 
     patients = sample_patients(model, n, seed=seed)
     v: dict[str, tuple[float, str]] = {}
-    # virtual probiotic trial: every virtual patient in both arms (counterfactual placebo and probiotic, 8 weeks);
-    # d = mean difference of the week-8 scores over the pooled SD of the two arms
-    placebo = simulate(patients, "healthy-baseline", days=70, output_every=24.0, throw=False, workers=workers)
-    treated = simulate(patients, "probiotic-8-weeks", days=70, output_every=24.0, throw=False, workers=workers)
-    ok = (placebo.status.values == "ok") & (treated.status.values == "ok")
+    # virtual probiotic trial (gutbrain.trial): every virtual patient in both arms (counterfactual placebo and probiotic,
+    # 8 weeks); d = mean difference of the week-8 scores over the pooled SD of the two arms, paired bootstrap CI
+    arms = {"placebo": "healthy-baseline", "probiotic": "probiotic-8-weeks"}
+    res = trial(arms, patients, ["phq9", "gad7"], day=70, seed=seed, workers=workers, output_every=24.0)
     for tid, var in (("T18", "phq9"), ("T19", "gad7")):
-        a = treated[var].sel(time=70).values[ok]
-        b = placebo[var].sel(time=70).values[ok]
-        v[tid] = (_cohen_d(a, b), f"Cohen's d of {var} at week 8 (day 70), probiotic minus placebo, pooled SD of the two arms; "
-                               f"each of {ok.sum()} virtual patients simulated in both arms (counterfactual trial)",
-                  bootstrap_ci(cohen_d, a, b, paired=True, seed=seed))
-    # cross-section: each virtual adult lives its own everyday life (diet pattern, chronic stress, sleep) drawn from the
-    # stated exposure distributions of cohort/population.py; read on the last day of CROSS_SECTION_DAYS
-    from ..cohort.population import cross_section_population
-
+        d, ci = res.effect("probiotic", var)
+        v[tid] = (d, f"Cohen's d of {var} at week 8 (day 70), probiotic minus placebo, pooled SD of the two arms; "
+                     f"each of {res.n_patients} virtual patients simulated in both arms (counterfactual trial, gutbrain.trial)", ci)
+    # cross-section (gutbrain.cross_section): each virtual adult lives its own everyday life (diet pattern, chronic
+    # stress, sleep) drawn from the stated exposure distributions of cohort/population.py; read on the last day
     days = CROSS_SECTION_DAYS
-    rows = {"phq9": [], "morning_cortisol": [], "IL6": [], "CRP": [], "gi": []}
-    for _idx, _key, ds in cross_section_population(patients, seed=seed, days=days, workers=workers):
-        ok = ds.status.values == "ok"
-        last = ds.sel(time=slice(days - 1.0, float(days)))
-        hours = (last.time.values - (days - 1.0)) * 24
-        rows["phq9"].append(last.phq9.mean("time").values[ok])
-        rows["morning_cortisol"].append(last.CORT.values[:, np.argmin(np.abs(hours - 8.0))][ok])
-        rows["IL6"].append(last.IL6.mean("time").values[ok])
-        rows["CRP"].append(last.CRP.mean("time").values[ok])
-        rows["gi"].append(last.gi_symptoms.mean("time").values[ok])
-    cols = {k: np.concatenate(x) for k, x in rows.items()}
+    xs = cross_section(patients, "population", day=days, seed=seed, workers=workers)
+    ok = xs["status"].values == "ok"
+    cols = {"phq9": xs["phq9"].values[ok], "morning_cortisol": xs["morning_cortisol"].values[ok], "IL6": xs["IL6"].values[ok],
+            "CRP": xs["CRP"].values[ok], "gi": xs["gi_symptoms"].values[ok]}
     dep = cols["phq9"] >= 10
     frac = float(dep.mean())
     note = (f"cross-section of {len(dep)} virtual adults (everyday lives drawn from the stated exposure distributions, "

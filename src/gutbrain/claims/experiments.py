@@ -23,7 +23,7 @@ import xarray as xr
 
 from ..model.assemble import Model
 from ..scenarios import Episode, Scenario, diet_change, get, probiotic, stressor, therapy
-from ..simulation import _dataset, _integrate, simulate
+from ..simulation import simulate
 
 #: daily means kept per experiment; gad7, phq9 and gi_symptoms are the questionnaire scores (recall windows) that the
 #: claims read, the *_state measures their instantaneous maps
@@ -152,12 +152,17 @@ def _branch(models, name: str, start: np.ndarray, parent: xr.Dataset, rtol: floa
     make, days = EXPERIMENTS[name]
     day0 = BRANCHES[name][1]
     scenario = make()
-    schedule = scenario.schedule(days)
-    ts = np.linspace(24.0 * day0, 24.0 * days, int(round((days - day0) * 12)) + 1)
     tol = _tolerances(rtol)
-    ys, status = _integrate("scipy", models, start, schedule, ts, tol["rtol"], tol["atol"], None)
-    status = np.where(parent["status"].values == "ok", status, "failed")
-    ds = _dataset(models, scenario, schedule, ts[1:], ys[:, 1:], status)  # t = day0 belongs to the parent's last day
+    ok_parent = parent["status"].values == "ok"
+    start = np.where(ok_parent[:, None], start, np.stack([m.y0 for m in models]))  # a failed parent: dropped below
+    ds = simulate(models, scenario, initial=start, start_day=float(day0), days=float(days - day0), output_every=2.0,
+                  throw=False, **tol)
+    ds = ds.isel(time=slice(1, None))  # t = day0 belongs to the parent's last day
+    status = np.where(ok_parent, ds["status"].values, "failed")
+    if not ok_parent.all():
+        keep = xr.DataArray(ok_parent, dims="patient")
+        ds = ds.map(lambda x: x.where(keep) if "patient" in x.dims and "time" in x.dims else x)
+    ds["status"] = ("patient", np.asarray(status, dtype=str))
     head = parent.drop_vars("status").sel(day=slice(None, day0 - 1))
     tail = _daily(ds).drop_vars("status")
     out = xr.concat([head, tail], dim="day", join="override")

@@ -45,7 +45,7 @@ def _validate(model: Model, n: int, seed: int, method: str, vary: Sequence[str] 
             raise InputError("subtype", s, "a named subtype", suggest(s, SUBTYPES))
 
 
-#: rows per block of :func:`sample_blocks` (2,048 patients x 259 parameters: ~4 MB)
+#: rows per block of :func:`sample_blocks` (2,048 patients x ~280 parameters: ~4.5 MB)
 BLOCK = 2048
 
 

@@ -45,7 +45,8 @@ def _anx_drive(ns):
 
 
 def _dep_drive(ns):
-    return sp.exp(ns.e_dep_inflam * ns.inflammation + ns.e_dep_qa * (ns.QA - 1) - ns.e_dep_5ht * (ns.serotonin_brain - 1)
+    # dep_vulnerability: the person's liability from causes outside the modelled pathways (1 = reference person)
+    return ns.dep_vulnerability * sp.exp(ns.e_dep_inflam * ns.inflammation + ns.e_dep_qa * (ns.QA - 1) - ns.e_dep_5ht * (ns.serotonin_brain - 1)
                   + ns.e_dep_gr * (1 - ns.GR) + ns.e_dep_stress * (ns.PS - ns.ps_baseline)
                   - ns.e_dep_vagal * (ns.VAG - 1) + ns.e_dep_np * (1 - ns.NP))
 

@@ -30,7 +30,7 @@ N_STAGES = 3
 #: score -> (stage-state prefix, stage time-constant parameter, reference steady state, recall period)
 CHAINS = {
     "gad7": ("GAD7_", "tau_recall_gad7", 2.618, "14 days"),
-    "phq9": ("PHQ9_", "tau_recall_phq9", 3.454, "14 days"),
+    "phq9": ("PHQ9_", "tau_recall_phq9", 0.937, "14 days"),
     "gi_symptoms": ("GI_", "tau_recall_gi", 1.651, "7 days"),
 }
 
@@ -47,7 +47,7 @@ def _gad7_state(ns):
 
 def _phq9_state(ns):
     x = ns.DEP + ns.w_phq_fatigue * ns.FAT
-    return 27 * x ** ns.n_score / (x ** ns.n_score + ns.K_phq9 ** ns.n_score)
+    return 27 * x ** ns.n_phq9 / (x ** ns.n_phq9 + ns.K_phq9 ** ns.n_phq9)
 
 
 def _last(prefix):
