@@ -183,3 +183,25 @@ def test_cross_section_equals_the_population_runs(model, small_cohort):
     assert set(same["diet"].values) == {"western-diet"}
     with pytest.raises(InputError, match="exposures"):
         gb.cross_section(small_cohort[:2], "no-such-life", day=5)
+
+
+def test_nothing_outside_simulation_reaches_into_it_or_into_a_solver():
+    """The package's own claims, cohort, analysis, calibration and web code use the public simulate API only."""
+    import ast
+    from pathlib import Path
+
+    root = Path(gb.__file__).parent
+    bad = []
+    for path in root.rglob("*.py"):
+        rel = path.relative_to(root).as_posix()
+        if rel == "simulation.py" or rel.startswith("solvers/"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                mod = node.module or ""
+                names = [a.name for a in node.names]
+                if mod.endswith("simulation") and any(n.startswith("_") for n in names):
+                    bad.append(f"{rel}: from {mod} import {names}")
+                if "solvers" in mod.split(".") or (mod in ("", "gutbrain") and "solvers" in names):
+                    bad.append(f"{rel}: from {mod} import {names}")
+    assert bad == []

@@ -8,10 +8,11 @@ import pytest
 from gutbrain.calibration.data import cortisol_24h, endotoxin_summary
 from gutbrain.calibration.report import write_report
 
-# targets met by the reference parameter set; a change that loses one must fail here, not silently in a report
-# T17 (antibiotic recovery, 30-60 days) was lost on 2026-12-02 by the pathobiont niche change (docs/design.md,
-# "Proportionate chronic endotoxaemia"): recovery 29 days; a miss reported, not a target refitted
-MET_ON_REFERENCE = {f"T{k:02d}" for k in range(1, 17)}
+# targets of the reference patient met by the reference parameter set; a change that loses one must fail here, not
+# silently in a report. (The cohort targets need the default 1,000-patient cohort, which this test does not run.)
+# T17 (antibiotic recovery, 30-60 days) was lost on 2026-12-02 by the pathobiont niche change and regained on
+# 2026-12-03 by refitting k_recolonise to it (docs/parameters.md). T26 is a known miss (docs/calibration.md).
+MET_ON_REFERENCE = {f"T{k:02d}" for k in (*range(1, 26), 27, 28, 29)} - {f"T{k:02d}" for k in range(18, 23)}
 
 
 def _read_shared_csv(path):

@@ -257,10 +257,10 @@ def test_other_nonsense_numbers(no_work, tmp_path, args, needle):
 @given(days=st.floats(allow_nan=True, allow_infinity=True), every=st.floats(allow_nan=True, allow_infinity=True))
 def test_accepted_options_always_give_a_real_time_axis(days, every):
     from gutbrain.scenarios.scenario import MAX_DAYS
-    from gutbrain.simulation import MAX_OUTPUT_POINTS, _check_options
+    from gutbrain.simulation import MAX_OUTPUT_POINTS, check_options
 
     try:
-        _check_options(days, "scipy", 1e-6, 1e-8, every, 28.0, None)
+        check_options(days, "scipy", 1e-6, 1e-8, every, 28.0, None)
     except InputError:
         return
     assert math.isfinite(days) and math.isfinite(every) and 0 < days <= MAX_DAYS

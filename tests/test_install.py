@@ -53,3 +53,19 @@ def test_every_dependency_is_pinned_inside_its_declared_range():
             outside.append(f"{r.name}=={pins[name]} vs {r.specifier}")
     assert not missing, f"not pinned in constraints.txt: {missing}"
     assert not outside, f"pins outside pyproject's ranges: {outside}"
+
+
+@pytest.mark.slow
+def test_a_first_run_says_what_it_compiles_and_a_second_is_silent(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "GUTBRAIN_CACHE": str(tmp_path)}
+    env.pop("GUTBRAIN_QUIET", None)
+    code = "import gutbrain as gb; gb.simulate(gb.load_model(), 'healthy-baseline', days=1)"
+    first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=900)
+    assert first.returncode == 0, first.stderr
+    assert "compiling the model" in first.stderr and "compiled in" in first.stderr
+    second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=900)
+    assert second.returncode == 0 and "compiling" not in second.stderr

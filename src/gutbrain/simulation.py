@@ -16,9 +16,10 @@ from .scenarios import Scenario, get
 from .scenarios.scenario import MAX_DAYS, Schedule
 from .solvers import BACKENDS
 from .solvers.codegen import numpy_functions
-from .solvers.scipy_backend import default_method as _default_method
+from .solvers.scipy_backend import default_method
 
-__all__ = ["simulate", "SimulationError", "MAX_OUTPUT_POINTS", "reduce_daily", "reduce_summary"]
+__all__ = ["simulate", "SimulationError", "MAX_OUTPUT_POINTS", "reduce_daily", "reduce_summary", "check_options",
+           "default_method", "prepare"]
 
 MAX_OUTPUT_POINTS = 2_000_000  # per patient
 _WARM: dict[tuple, np.ndarray] = {}
@@ -28,7 +29,8 @@ class SimulationError(GutbrainError):
     """The solver failed for one or more patients."""
 
 
-def _check_options(days, backend, rtol, atol, output_every, warmup_days, method):
+def check_options(days, backend, rtol, atol, output_every, warmup_days, method=None) -> None:
+    """Validate :func:`simulate`'s numeric options and backend; raises :class:`InputError` with a fix."""
     if backend not in BACKENDS:
         raise InputError("backend", backend, "one of " + ", ".join(BACKENDS), suggest(str(backend), BACKENDS))
     for name, v, lo, hi in (("days", days, 0.0, MAX_DAYS), ("rtol", rtol, 1e-12, 1e-2), ("atol", atol, 1e-14, 1e-2),
@@ -106,6 +108,17 @@ def _warm_start(backend, models, scenario: Scenario, warmup_days, rtol, atol, me
             if status[j] == "ok" and len(_WARM) < 4096:
                 _WARM[key_base + (models[i].param_hash,)] = ys[j, -1]
     return np.stack(out)
+
+
+def prepare(model: Model, backend: str = "scipy") -> None:
+    """Load (or compile, once per machine) the solver code for ``model``'s structure, e.g. in a worker process."""
+    if backend not in BACKENDS:
+        raise InputError("backend", backend, "one of " + ", ".join(BACKENDS), suggest(str(backend), BACKENDS))
+    if backend == "scipy":
+        from .solvers.scipy_backend import rhs_and_jacobian
+
+        rhs_and_jacobian(model.structure)
+        numpy_functions(model.structure)
 
 
 def observables(model: Model, t_h: np.ndarray, states: np.ndarray, schedule: Schedule) -> dict[str, np.ndarray]:
@@ -187,7 +200,7 @@ def simulate(model: Model | Sequence[Model], scenario: Scenario | str = "healthy
     if days <= 0 and start_day > 0:
         raise InputError("start_day", start_day, f"a day before the end of the scenario ({scenario.days:g} days)",
                          "pass days=... for a run beyond the scenario's default length")
-    _check_options(days, backend, rtol, atol, output_every, warmup_days, method)
+    check_options(days, backend, rtol, atol, output_every, warmup_days, method)
     scenario.check_horizon(start_day + days)
     if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 256:
         raise InputError("workers", workers, "a whole number of processes in [1, 256]", "e.g. workers=2")
@@ -213,7 +226,7 @@ def simulate(model: Model | Sequence[Model], scenario: Scenario | str = "healthy
                               "try backend='scipy', method='BDF', tighter rtol, or throw=False to keep the other patients")
     ds = _dataset(models, scenario, schedule, ts, ys, status)
     ds.attrs.update({
-        "gutbrain_version": __version__, "backend": backend, "solver": (method or _default_method()) if backend == "scipy" else "diffrax.Kvaerno5",
+        "gutbrain_version": __version__, "backend": backend, "solver": (method or default_method()) if backend == "scipy" else "diffrax.Kvaerno5",
         "rtol": rtol, "atol": atol, "warmup_days": warmup_days if y_init is None else 0.0,
         "initial": "warm-up" if y_init is None else "given", "start_day": start_day,
         "scenario": scenario.name, "scenario_hash": scenario.hash,

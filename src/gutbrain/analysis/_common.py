@@ -10,8 +10,6 @@ import numpy as np
 from ..errors import DISCLAIMER, InputError
 from ..model.assemble import Model
 from ..scenarios import STANDARD_MEALS, Scenario
-from ..scenarios.scenario import Schedule
-from ..simulation import observables
 
 __all__ = ["DISCLAIMER", "integrate_from", "constant_scenario", "check_plot_path", "save_figure", "save_plotly"]
 
@@ -23,19 +21,18 @@ def constant_scenario(levels: Mapping[str, float] | None = None, days: float = 3
 
 def integrate_from(model: Model, y0: np.ndarray, scenario: Scenario, days: float, *, every_h: float = 24.0,
                    rtol: float = 1e-6, atol: float = 1e-8, obs: bool = True) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Integrate ``model`` from state ``y0`` under ``scenario`` for ``days``.
+    """Integrate ``model`` from state ``y0`` under ``scenario`` for ``days`` (``gutbrain.simulate(initial=y0)``).
 
-    Returns ``(t_days, states (time, n_states), observables dict)``; unlike :func:`gutbrain.simulate` there
-    is no warm-up, so branches of a steady-state sweep can start from any state.
+    Returns ``(t_days, states (time, n_states), observables dict)``; there is no warm-up, so branches of a
+    steady-state sweep can start from any state.
     """
-    from ..solvers.scipy_backend import integrate
+    from ..simulation import simulate
 
-    sched: Schedule = scenario.schedule(days)
-    ts = np.linspace(0.0, 24.0 * days, int(round(24.0 * days / every_h)) + 1)
-    ys = integrate(model.structure, np.asarray(y0, float), model.param_vector, sched, ts, rtol=rtol,
-                   atol=atol * model.state_scales)
-    o = observables(model, ts, ys, sched) if obs else {}
-    return ts / 24.0, ys, o
+    ds = simulate(model, scenario, initial=np.asarray(y0, float), start_day=0.0, days=float(days), output_every=every_h,
+                  rtol=rtol, atol=atol)
+    ys = np.stack([ds[s.name].values for s in model.states], axis=-1)
+    o = {k: ds[k].values for k in model.observable_names} if obs else {}
+    return ds["time"].values, ys, o
 
 
 def check_plot_path(path: Path | str, option: str = "--out") -> Path:

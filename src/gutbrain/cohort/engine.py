@@ -28,7 +28,6 @@ import numpy as np
 from .._version import __version__
 from ..errors import DISCLAIMER, InputError, suggest
 from ..model.assemble import Model
-from ..solvers.scipy_backend import default_method as _default_method
 from . import store as _store
 from .sampling import _validate, sample_blocks, sample_matrix
 
@@ -111,7 +110,7 @@ def run_chunk(spec: dict, k: int) -> dict:
     Writes the chunk's outputs and status, then its ``done`` flag. Returns a small summary
     (never the data), so the client's memory does not depend on the cohort size.
     """
-    from ..simulation import _integrate, _warm_start, observables
+    from ..simulation import simulate
 
     t0 = time.perf_counter()
     path, chunk, n = spec["path"], spec["chunk"], spec["n"]
@@ -120,41 +119,39 @@ def run_chunk(spec: dict, k: int) -> dict:
     names = list(base.parameters)
     rows = _store.read_params(path, start, stop)
     models = [base.with_params(dict(zip(names, map(float, row), strict=True))) for row in rows]
-    scenario, backend, method = spec["scenario_obj"], spec["backend"], None
+    scenario, backend = spec["scenario_obj"], spec["backend"]
     rtol, atol, days, reduce = spec["rtol"], spec["atol"], spec["days"], spec["reduce"]
-    schedule = scenario.schedule(days)
     n_out = int(round(days * 24.0 / spec["output_every"]))
     ts = np.linspace(0.0, days * 24.0, n_out + 1)
     n_days = int(math.ceil(days - 1e-9))
     day_index = np.minimum((ts / 24.0 + 1e-9).astype(int), n_days) if reduce == "daily" else None
-    state_idx = {s: j for j, s in enumerate(base.state_names)}
     outputs = list(spec["outputs"])
     width = {"none": len(ts), "daily": n_days, "summary": len(_store.STATS)}[reduce]
     values = {o: np.full((len(models), width), np.nan) for o in outputs}
     status = np.full(len(models), _store.STATUS_CODES["failed"], dtype=np.int8)
+    kw = dict(days=days, backend=backend, rtol=rtol, atol=atol, output_every=spec["output_every"],
+              warmup_days=spec["warmup_days"], throw=False, observables=outputs)
     with _SOLVER_LOCK:
-        y0s = _warm_start(backend, models, scenario, spec["warmup_days"], rtol, atol, method)
-        if backend == "jax":  # one vmapped batch per chunk
-            ys_all, st_all = _integrate(backend, models, y0s, schedule, ts, rtol, atol, method)
-        for i, m in enumerate(models):
-            if backend == "jax":
-                ys, st = ys_all[i], st_all[i]
-            elif not np.all(np.isfinite(y0s[i])):
-                continue  # warm-up failed
-            else:
-                ys1, st1 = _integrate(backend, [m], y0s[i:i + 1], schedule, ts, rtol, atol, method)
-                ys, st = ys1[0], st1[0]
-            if st != "ok":
-                continue
-            obs = observables(m, ts, ys, schedule) if any(o not in state_idx for o in outputs) else {}
-            for o in outputs:
-                v = ys[:, state_idx[o]] if o in state_idx else np.asarray(obs[o], float)
-                values[o][i] = _reduce(v, ts, reduce, day_index, n_days)
-            status[i] = _store.STATUS_CODES["ok"]
+        # one vmapped batch per chunk on JAX; one patient at a time on SciPy, so memory stays one patient's output
+        batches = [list(range(len(models)))] if backend == "jax" else [[i] for i in range(len(models))]
+        for idx in batches:
+            ds = simulate([models[i] for i in idx], scenario, **kw)
+            for j, i in enumerate(idx):
+                if ds["status"].values[j] != "ok":
+                    continue
+                for o in outputs:
+                    values[o][i] = _reduce(np.asarray(ds[o].values[j], float), ts, reduce, day_index, n_days)
+                status[i] = _store.STATUS_CODES["ok"]
     _store.write_chunk(path, k, start, values, status)
     n_ok = int(np.sum(status == _store.STATUS_CODES["ok"]))
     return {"chunk": k, "n": len(models), "n_ok": n_ok, "n_failed": len(models) - n_ok,
             "seconds": time.perf_counter() - t0, "pid": os.getpid()}
+
+
+def _solver_name() -> str:
+    from ..simulation import default_method
+
+    return default_method()
 
 
 def _warm_worker(digest_spec: dict | None = None) -> None:
@@ -172,12 +169,9 @@ def _warm_worker(digest_spec: dict | None = None) -> None:
 
 
 def _warm_jit(model: Model, backend: str) -> None:
-    if backend == "scipy":
-        from ..solvers.codegen import numpy_functions
-        from ..solvers.scipy_backend import rhs_and_jacobian
+    from ..simulation import prepare
 
-        rhs_and_jacobian(model.structure)
-        numpy_functions(model.structure)
+    prepare(model, backend)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -231,11 +225,11 @@ class Cohort:
     def _options(self, scenario, days, chunk, backend, executor, workers, outputs, reduce, output_every, warmup_days,
                  rtol, atol, progress):
         from ..scenarios import get
-        from ..simulation import _check_options
+        from ..simulation import check_options
 
         scen = get(scenario)
         days = float(scen.days if days is None else days)
-        _check_options(days, backend, rtol, atol, output_every, warmup_days, None)
+        check_options(days, backend, rtol, atol, output_every, warmup_days, None)
         scen.check_horizon(days)
         if reduce not in REDUCTIONS:
             raise InputError("reduce", reduce, "one of " + ", ".join(REDUCTIONS), suggest(str(reduce), REDUCTIONS))
@@ -270,7 +264,7 @@ class Cohort:
             "scenario_hash": scen.hash, "scenario_json": _store.to_json(scen.to_dict()), "n": self.n, "seed": self.seed,
             "method": self.method, "vary": "" if self.vary is None else ",".join(self.vary),
             "subtypes": ",".join(self.subtypes), "spread": self.spread, "days": days, "warmup_days": float(warmup_days),
-            "output_every": float(output_every), "backend": backend, "solver": _default_method() if backend == "scipy" else "diffrax.Kvaerno5",
+            "output_every": float(output_every), "backend": backend, "solver": _solver_name() if backend == "scipy" else "diffrax.Kvaerno5",
             "rtol": float(rtol), "atol": float(atol), "atol_scaled_by": "state typical magnitudes",
             "reduce": reduce, "outputs": list(outputs), "chunk": int(chunk), "n_chunks": -(-self.n // chunk),
             "created": _store.now(), "disclaimer": DISCLAIMER,

@@ -30,7 +30,7 @@ N_STAGES = 3
 #: score -> (stage-state prefix, stage time-constant parameter, reference steady state, recall period)
 CHAINS = {
     "gad7": ("GAD7_", "tau_recall_gad7", 2.618, "14 days"),
-    "phq9": ("PHQ9_", "tau_recall_phq9", 0.937, "14 days"),
+    "phq9": ("PHQ9_", "tau_recall_phq9", 0.673, "14 days"),
     "gi_symptoms": ("GI_", "tau_recall_gi", 1.651, "7 days"),
 }
 

@@ -167,11 +167,45 @@ def source(s: Structure) -> str:
     return "\n".join(lines + body)
 
 
+_COMPILING: dict[str, float] = {}
+
+
+def _say(message: str) -> None:
+    import sys
+
+    if os.environ.get("GUTBRAIN_QUIET") != "1":
+        print(f"gutbrain: {message}", file=sys.stderr, flush=True)
+
+
+def compile_finished(digest: str) -> None:
+    """Report the end of a one-time compilation announced by :func:`compiled` (called after the first solve)."""
+    import time
+
+    started = _COMPILING.pop(digest, None)
+    if started is not None:
+        try:
+            (cache_dir() / f"compiled_{digest}.ok").write_text("machine code for this structure is in numba's cache\n")
+        except OSError:
+            pass
+        _say(f"compiled in {time.perf_counter() - started:.0f} s (cached in {cache_dir()}; later runs and processes reuse it)")
+
+
 def compiled(s: Structure):
-    """Return numba-compiled ``(rhs, jac, rhs_odeint, jac_odeint)`` (compiled once, cached on disk)."""
+    """Return numba-compiled ``(rhs, jac, rhs_odeint, jac_odeint)`` (compiled once, cached on disk).
+
+    The first time a model structure runs on a machine (no machine code in the cache), a message on stderr says
+    what is being compiled; :func:`compile_finished` reports the time when the first solve returns. Set
+    ``GUTBRAIN_QUIET=1`` to silence both.
+    """
     if s.digest in _LOADED:
         return _LOADED[s.digest]
     path = cache_dir() / f"gutbrain_rhs2_{s.digest}.py"
+    if not (path.parent / f"compiled_{s.digest}.ok").exists():
+        import time
+
+        _say(f"compiling the model ({len(s.states)} states, structure {s.digest}) and its BDF solver for this machine; "
+             "one time, about a minute ...")
+        _COMPILING[s.digest] = time.perf_counter()
     if not path.exists():
         tmp = path.with_suffix(".tmp")
         tmp.write_text(source(s))

@@ -60,7 +60,9 @@ def integrate(structure: Structure, y0: np.ndarray, p: np.ndarray, schedule: Sch
             from . import numba_bdf, split
 
             solver = split if method == "BDF-split" else numba_bdf
-            return solver.integrate(structure, y0, p, schedule, ts, rtol=rtol, atol=atol)
+            out = solver.integrate(structure, y0, p, schedule, ts, rtol=rtol, atol=atol)
+            numba_codegen.compile_finished(structure.digest)
+            return out
         global _WARNED_NO_NUMBA
         if not _WARNED_NO_NUMBA:
             warnings.warn(f"method {method!r} needs numba: using solve_ivp BDF instead", RuntimeWarning, stacklevel=2)
