@@ -19,6 +19,25 @@ def test_run_writes_results_and_plot(tmp_path):
     ds = xr.open_dataset(out, engine="h5netcdf")
     assert float(ds.time[-1]) == 20.0 and ds.attrs["scenario"] == "chronic-work-stress"
     assert png.stat().st_size > 20_000
+    # the summary reports each phase: before the stressor (days 0-14) and during it (14-20)
+    assert "before" in res.output and "work stress" in res.output
+
+
+def test_phases_and_daily_bands():
+    import numpy as np
+
+    import gutbrain as gb
+    from gutbrain.plotting import daily, phases
+
+    sc = gb.scenarios.get("chronic-work-stress")
+    ds = gb.simulate(gb.load_model(), sc, days=110, output_every=2.0)
+    cuts = phases(ds, sc)
+    assert [(a, b) for a, b, _ in cuts] == [(0, 14), (14, 98), (98, 110)]
+    assert cuts[0][2] == "before" and cuts[-1][2] == "after" and "work stress" in cuts[1][2]
+    t, m, lo, hi = daily(ds, "CORT")
+    assert len(t) == 110 and np.all(lo <= m) and np.all(m <= hi)
+    assert np.all(hi - lo > 5)  # the within-day cortisol cycle is the band, not the line
+    assert np.ptp(m[20:90]) < 0.5 * np.mean(hi[20:90] - lo[20:90])
 
 
 def test_run_html_plot(tmp_path):

@@ -31,16 +31,27 @@ def _disclaimer() -> None:
     console.print(f"[dim]{DISCLAIMER}[/]")
 
 
-def summary_table(ds) -> Table:
-    """Start, end, min and max of the main read-outs (daily means for start/end)."""
-    table = Table(title=f"{ds.attrs.get('scenario')}: {float(ds.time[-1]):g} days ({ds.attrs.get('backend')})")
-    for col in ("read-out", "unit", "start (day 0 mean)", "end (last-day mean)", "min", "peak"):
-        table.add_column(col, justify="right" if col not in ("read-out", "unit") else "left")
+def summary_table(ds, scenario=None) -> Table:
+    """Mean of the main read-outs in each phase of the run (before, during and after each episode), min and peak."""
+    from .plotting import phases
+
+    table = Table(title=f"{ds.attrs.get('scenario')}: {float(ds.time[-1] - ds.time[0]):g} days ({ds.attrs.get('backend')}); "
+                        "phase means")
     t = ds["time"].values
-    first, last = t <= t[0] + 1, t >= t[-1] - 1
+    cuts = phases(ds, scenario)
+    table.add_column("read-out")
+    table.add_column("unit")
+    for a, b, label in cuts:
+        table.add_column(f"{label}\n(days {a:g}-{b:g})", justify="right")
+    table.add_column("min", justify="right")
+    table.add_column("peak", justify="right")
     for var, label, unit in SUMMARY:
         v = ds[var].values
-        table.add_row(label, unit, f"{v[first].mean():.3g}", f"{v[last].mean():.3g}", f"{v.min():.3g}", f"{v.max():.3g}")
+        means = []
+        for k, (a, b, _) in enumerate(cuts):
+            sel = (t >= a) & ((t < b) if k < len(cuts) - 1 else (t <= b))
+            means.append(f"{v[sel].mean():.3g}" if sel.any() else "-")
+        table.add_row(label, unit, *means, f"{v.min():.3g}", f"{v.max():.3g}")
     return table
 
 
@@ -68,7 +79,7 @@ def run(scenario: str = typer.Argument(..., help="built-in scenario name or a sc
             ds = simulate(load_model(), sc, days=days, backend=backend, output_every=output_every)
     except GutbrainError as exc:
         _fail(exc)
-    console.print(summary_table(ds))
+    console.print(summary_table(ds, sc))
     console.print(f"wall time {ds.attrs['wall_time_s']:.1f} s, solver {ds.attrs['solver']}, rtol {ds.attrs['rtol']:g}")
     try:
         if out is not None:
@@ -80,7 +91,7 @@ def run(scenario: str = typer.Argument(..., help="built-in scenario name or a sc
         if plot is not None:
             from .plotting import plot as make_plot
 
-            write_new_file(plot, lambda tmp: make_plot(ds, tmp), "--plot")
+            write_new_file(plot, lambda tmp: make_plot(ds, tmp, scenario=sc), "--plot")
             console.print(f"plot written to {plot}")
     except GutbrainError as exc:
         _fail(exc)
