@@ -225,3 +225,25 @@ def test_the_readme_states_the_parameter_count_of_the_tables(model):
     stated = [int(n) for n in re.findall(r"(\d+) parameters with sources", readme)]
     assert stated, "README no longer states the parameter count"
     assert set(stated) == {len(model.parameters)}
+
+
+def test_one_prior_for_sampling_and_sensitivity(model):
+    import numpy as np
+
+    from gutbrain.analysis.sensitivity import quantiles_to_values
+    from gutbrain.cohort.sampling import _marginal
+
+    u = np.linspace(0.01, 0.99, 9)
+    varied = [p for p in model.parameters.values() if p.prior_kind != "fixed"]
+    assert {p.prior_kind for p in varied} >= {"lognormal", "normal"}
+    for p in varied:
+        d = p.prior_distribution()
+        x = d.ppf(u)
+        assert np.all((x >= p.lower) & (x <= p.upper)) and np.all(np.diff(x) >= 0), p.name
+        np.testing.assert_allclose(d.cdf(x), u, rtol=1e-8, err_msg=p.name)
+        np.testing.assert_allclose(_marginal(p, p.value, 1.0)(u), x, rtol=1e-12)
+        np.testing.assert_allclose(quantiles_to_values(model, [p.name], u[:, None])[:, 0], x, rtol=1e-12)
+    p = model.parameters["dep_vulnerability"]  # log-normal: the median is the value when the cut is symmetric enough
+    assert abs(float(p.prior_distribution().median()) - p.value) < 0.05
+    with pytest.raises(ParameterError, match="fixed"):
+        model.parameters["n_phq9"].prior_distribution()

@@ -26,7 +26,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
 
 from ..errors import DISCLAIMER, InputError, suggest
 from ..model.assemble import Model
@@ -120,19 +119,7 @@ def quantiles_to_values(model: Model, names: Sequence[str], u: np.ndarray) -> np
     out = np.empty_like(u)
     for j, name in enumerate(names):
         p = model.parameters[name]
-        c, lo, hi = p.value, p.lower, p.upper
-        if p.prior_kind == "uniform":
-            out[:, j] = lo + u[:, j] * (hi - lo)
-        elif p.prior_kind == "lognormal":
-            sd = p.prior_scale
-            lo_ = math.log(lo) if lo > 0 else math.log(c) - 8 * sd
-            dist = stats.truncnorm((lo_ - math.log(c)) / sd, (math.log(hi) - math.log(c)) / sd, loc=math.log(c), scale=sd)
-            out[:, j] = np.exp(dist.ppf(u[:, j]))
-        else:
-            sd = p.prior_scale
-            dist = stats.truncnorm((lo - c) / sd, (hi - c) / sd, loc=c, scale=sd)
-            out[:, j] = dist.ppf(u[:, j])
-        out[:, j] = np.clip(out[:, j], lo, hi)
+        out[:, j] = np.clip(p.prior_distribution().ppf(u[:, j]), p.lower, p.upper)
     return out
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from scipy import stats
 from scipy.stats import qmc
 
 from ..errors import InputError, suggest
@@ -110,17 +109,7 @@ def sample_blocks(model: Model, n: int, *, seed: int = 0, method: str = "sobol",
 
 def _marginal(p, c: float, spread: float):
     """The prior of parameter ``p`` centred on ``c`` as a function of a uniform sample (inverse CDF)."""
-    lo, hi = p.lower, p.upper
-    if p.prior_kind == "uniform":
-        half = 0.5 * (hi - lo) * spread
-        a, b = max(lo, c - half), min(hi, c + half)
-        return lambda u: a + u * (b - a)
-    sd = p.prior_scale * spread
-    if p.prior_kind == "lognormal":
-        dist = stats.truncnorm((np.log(lo) - np.log(c)) / sd, (np.log(hi) - np.log(c)) / sd, loc=np.log(c), scale=sd)
-        return lambda u: np.exp(dist.ppf(u))
-    dist = stats.truncnorm((lo - c) / sd, (hi - c) / sd, loc=c, scale=sd)  # normal
-    return dist.ppf
+    return p.prior_distribution(c, spread).ppf
 
 
 def sample_patients(model: Model, n: int, *, seed: int = 0, method: str = "sobol", vary: Sequence[str] | None = None,

@@ -96,6 +96,35 @@ class Parameter:
         parts = self.prior.split(":")
         return float(parts[1]) if len(parts) > 1 else 0.0
 
+    def prior_distribution(self, centre: float | None = None, spread: float = 1.0):
+        """The prior as a frozen ``scipy.stats`` distribution on the parameter's own scale, inside its bounds.
+
+        ``normal:<sd>``: a normal of SD ``sd * spread`` centred on ``centre`` (default: the value), truncated to the
+        bounds; ``lognormal:<sd>``: the same on the log scale (a log-SD); ``uniform``: uniform on ``centre`` plus or
+        minus half the bounds' width times ``spread``, cut to the bounds. Cohort sampling and sensitivity analysis
+        both map uniform quantiles through its ``ppf``. A ``fixed`` prior has no distribution (an error).
+        """
+        from scipy import stats
+
+        c = self.value if centre is None else float(centre)
+        lo, hi = self.lower, self.upper
+        kind = self.prior_kind
+        if kind == "fixed":
+            raise ParameterError(f"parameter {self.name}", self.prior, "a prior that varies (the prior is fixed)",
+                                 "fixed parameters are not sampled; leave them out of vary=")
+        if not lo <= c <= hi:
+            raise ParameterError(f"prior centre of {self.name}", c, f"a value in [{lo}, {hi}]", "centre the prior inside the bounds")
+        if kind == "uniform":
+            half = 0.5 * (hi - lo) * spread
+            a, b = max(lo, c - half), min(hi, c + half)
+            return stats.uniform(loc=a, scale=b - a)
+        sd = self.prior_scale * spread
+        if kind == "lognormal":
+            mu = math.log(c)
+            a = (math.log(lo) - mu) / sd if lo > 0 else -math.inf
+            return _LOG_TRUNCNORM(a, (math.log(hi) - mu) / sd, mu, sd)
+        return stats.truncnorm((lo - c) / sd, (hi - c) / sd, loc=c, scale=sd)
+
     def check_value(self, value: float) -> float:
         """Validate ``value`` against the bounds; return it as float."""
         try:
@@ -210,3 +239,40 @@ def builtin_tables() -> dict[str, Parameter]:
                                              f"rename one of the two (also in {out[name].module})")
                     out[name] = par
     return out
+
+
+def _log_truncnorm():
+    import numpy as np
+    from scipy import stats
+
+    class LogTruncNorm(stats.rv_continuous):
+        """exp(X), X normal(mu, sd) truncated to [mu + a sd, mu + b sd]: a log-normal prior cut to its bounds."""
+
+        def _argcheck(self, a, b, mu, sd):
+            return (a < b) & (sd > 0)
+
+        def _get_support(self, a, b, mu, sd):
+            return np.exp(mu + a * sd), np.exp(mu + b * sd)
+
+        def _cdf(self, x, a, b, mu, sd):
+            return stats.truncnorm.cdf((np.log(x) - mu) / sd, a, b)
+
+        def _ppf(self, q, a, b, mu, sd):
+            return np.exp(mu + sd * stats.truncnorm.ppf(q, a, b))
+
+        def _pdf(self, x, a, b, mu, sd):
+            return stats.truncnorm.pdf((np.log(x) - mu) / sd, a, b) / (sd * x)
+
+    return LogTruncNorm(name="log_truncnorm", shapes="a, b, mu, sd")
+
+
+class _LazyLogTruncNorm:
+    _gen = None
+
+    def __call__(self, *args):
+        if _LazyLogTruncNorm._gen is None:
+            _LazyLogTruncNorm._gen = _log_truncnorm()
+        return _LazyLogTruncNorm._gen(*args)
+
+
+_LOG_TRUNCNORM = _LazyLogTruncNorm()
