@@ -239,31 +239,28 @@ def cross_section(cohort, exposures: str | Scenario = "population", *, day: floa
         last day), ``morning_cortisol`` (08:00 plasma cortisol, ug/dL), ``IL6`` and ``CRP`` (last-day means),
         the exposure strata (``diet``, ``stress``, ``sleep``) and ``status``.
     """
-    from .cohort.population import AXES, draw_lives, life_scenario
+    from .cohort.population import AXES, cross_section_population
 
     if isinstance(day, bool) or not isinstance(day, (int, float, np.integer, np.floating)) or not 1 <= day <= 3650:
         raise InputError("day", day, "a day in [1, 3650]", "e.g. day=120")
     day = float(day)
     models = _cohort(cohort, seed)
     n = len(models)
+    labels = {axis: np.empty(n, dtype=object) for axis in AXES}
     if isinstance(exposures, str) and exposures == "population":
-        lives = draw_lives(n, seed)
-        combos = np.stack([lives["diet"], lives["stress"], lives["sleep"]], axis=1)
-        groups = [(np.flatnonzero((combos == key).all(axis=1)), life_scenario(*key, day))
-                  for key in sorted({tuple(int(v) for v in c) for c in combos})]
-        labels = {axis: np.array([AXES[axis][k].name for k in lives[axis]]) for axis in AXES}
+        runs = cross_section_population(models, seed=seed, days=day, workers=workers, output_every=1.0)
     else:
         try:
             sc = get(exposures)
         except Exception as err:  # noqa: BLE001 - re-raised with the accepted forms
             raise InputError("exposures", exposures, "'population' or a scenario (object, name or TOML path)",
                              "e.g. exposures='western-diet'") from err
-        groups = [(np.arange(n), sc)]
-        labels = {axis: np.array([sc.name] * n) for axis in ("diet", "stress", "sleep")}
+        runs = [(np.arange(n), None, simulate(models, sc, days=day, output_every=1.0, throw=False, workers=workers))]
     cols = {k: np.full(n, np.nan) for k in ("phq9", "gad7", "gi_symptoms", "morning_cortisol", "IL6", "CRP")}
     status = np.array(["failed"] * n, dtype=object)
-    for idx, sc in groups:
-        ds = simulate([models[i] for i in idx], sc, days=day, output_every=1.0, throw=False, workers=workers)
+    for idx, key, ds in runs:
+        for k, axis in enumerate(AXES):
+            labels[axis][idx] = AXES[axis][key[k]].name if key is not None else sc.name
         last = ds.sel(time=slice(day - 1.0, day))
         hours = (last.time.values - (day - 1.0)) * 24
         h8 = int(np.argmin(np.abs(hours - 8.0)))
@@ -273,7 +270,7 @@ def cross_section(cohort, exposures: str | Scenario = "population", *, day: floa
         status[idx] = ds["status"].values
     units = {"phq9": "score", "gad7": "score", "gi_symptoms": "score", "morning_cortisol": "ug/dL", "IL6": "pg/mL", "CRP": "mg/L"}
     data = {k: ("adult", v, {"units": units[k]}) for k, v in cols.items()}
-    data.update({axis: ("adult", v) for axis, v in labels.items()})
+    data.update({axis: ("adult", v.astype(str)) for axis, v in labels.items()})
     data["status"] = ("adult", np.asarray(status, dtype=str))
     return xr.Dataset(data, coords={"adult": np.arange(n)},
                       attrs={"day": day, "exposures": exposures if isinstance(exposures, str) else exposures.name,

@@ -18,7 +18,7 @@ from .solvers import BACKENDS
 from .solvers.codegen import numpy_functions
 from .solvers.scipy_backend import default_method
 
-__all__ = ["simulate", "SimulationError", "MAX_OUTPUT_POINTS", "reduce_daily", "reduce_summary", "check_options",
+__all__ = ["simulate", "SimulationError", "MAX_OUTPUT_POINTS", "reduce_daily", "reduce_summary", "daily_means", "check_options",
            "default_method", "prepare"]
 
 MAX_OUTPUT_POINTS = 2_000_000  # per patient
@@ -319,15 +319,36 @@ def _per_patient_vars(ds: xr.Dataset) -> list[str]:
     return [v for v in ds.data_vars if "time" in ds[v].dims and not v.startswith("input_")]
 
 
-def reduce_daily(ds: xr.Dataset) -> xr.Dataset:
-    """Daily mean, minimum and maximum of every state and observable over each day ``(k, k + 1]``.
+def _day_starts(t_days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Day of each sample (day ``k`` holds ``(k, k + 1]``; the first day also holds the run's first time) and the
+    index where each day's samples start."""
+    t = np.asarray(t_days, float)
+    day = np.floor(t - 1e-9).clip(np.floor(t[0] + 1e-9))
+    return day, np.flatnonzero(np.r_[True, np.diff(day) != 0])
 
-    Day 0 also holds ``t = 0`` (a run started at day ``s`` holds its first point in day ``s``). Inputs get their
-    daily mean. NaN (a failed patient) stays NaN.
+
+def daily_means(t_days: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Means over each day ``(k, k + 1]`` (the first day also holds the run's first time) of ``values`` (..., time),
+    skipping NaN. Returns ``(days, means)``; a day with no finite value is NaN. (A NumPy reduction: xarray's groupby
+    took ~90 % of the claims' run time.)
+    """
+    day, starts = _day_starts(t_days)
+    valid = np.isfinite(values)
+    sums = np.add.reduceat(np.where(valid, values, 0.0), starts, axis=-1)
+    counts = np.add.reduceat(valid, starts, axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    return day[starts], means
+
+
+def reduce_daily(ds: xr.Dataset) -> xr.Dataset:
+    """Daily mean (:func:`daily_means`), minimum and maximum of every state and observable over each day ``(k, k + 1]``.
+
+    The first day also holds the run's first time (day 0 holds ``t = 0``). Inputs get their daily mean. A failed
+    patient (NaN) stays NaN.
     """
     t = np.asarray(ds["time"].values, float)
-    day = np.floor(t - 1e-9).clip(np.floor(t[0]))
-    starts = np.flatnonzero(np.r_[True, np.diff(day) != 0])
+    _, starts = _day_starts(t)
     data = {}
     for v in ds.data_vars:
         if "time" not in ds[v].dims:
@@ -335,13 +356,13 @@ def reduce_daily(ds: xr.Dataset) -> xr.Dataset:
             continue
         x = ds[v].transpose(..., "time").values
         dims = tuple(d for d in ds[v].dims if d != "time") + ("day",)
-        counts = np.diff(np.r_[starts, len(t)])
-        data[v] = (dims, np.add.reduceat(x, starts, axis=-1) / counts, {**ds[v].attrs, "reduced": "daily mean"})
+        days, means = daily_means(t, x)
+        data[v] = (dims, means, {**ds[v].attrs, "reduced": "daily mean"})
         if not v.startswith("input_"):
             data[f"{v}_min"] = (dims, np.minimum.reduceat(x, starts, axis=-1), {**ds[v].attrs, "reduced": "daily minimum"})
             data[f"{v}_max"] = (dims, np.maximum.reduceat(x, starts, axis=-1), {**ds[v].attrs, "reduced": "daily maximum"})
     coords = {k: ds.coords[k] for k in ds.coords if k != "time"}
-    out = xr.Dataset(data, coords={**coords, "day": ("day", day[starts], {"units": "day"})})
+    out = xr.Dataset(data, coords={**coords, "day": ("day", days, {"units": "day"})})
     out.attrs = {**ds.attrs, "reduce": "daily"}
     return out
 
