@@ -183,7 +183,7 @@ def test_explain_terms_are_the_models_own_anxiety_and_depression_drives(client, 
     body = r.json()
     assert set(body["why"]) == {"anxiety", "depression"}
     assert {t["key"] for t in body["why"]["anxiety"]["terms"]} == {
-        "inflammation", "sns", "hypoglycaemia", "vagal", "gaba", "serotonin", "stress"}
+        "inflammation", "SNS", "hypo_symptoms", "VAG", "gaba_signal", "serotonin_brain", "PS"}
     assert body["reference"]["gad7"] > 0
     ds = gutbrain.simulate(model, "chronic-work-stress", days=20)
     values = {k: p.value for k, p in model.parameters.items()}

@@ -47,7 +47,7 @@ import math
 import os
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,6 +55,7 @@ import numpy as np
 
 from ..errors import DISCLAIMER, InputError
 from ..model.assemble import Model
+from ..model.pathways import mood_pathways, pathway_variables
 from ..scenarios import STANDARD_MEALS, Episode, Scenario
 
 __all__ = ["Diary", "read_diary", "diary_scenario", "predict_observations", "fit", "TwinFit", "what_if", "WhatIf",
@@ -473,23 +474,6 @@ ARMS: dict[str, dict] = {
     "therapy": {"therapy": 1.0},
     "fibre + probiotic + therapy": {"fibre_extra_g": 15.0, "probiotic": 10.0, "therapy": 1.0},
 }
-DRIVERS = ("inflammation", "SNS", "VAG", "gaba_signal", "serotonin_brain", "hypo_symptoms", "PS", "QA", "GR", "NP")
-ANX_TERMS = {"inflammation": ("e_anx_inflam", lambda d: d["inflammation"]),
-             "sympathetic arousal": ("e_anx_sns", lambda d: d["SNS"] - 1),
-             "hypoglycaemic symptoms": ("e_anx_hypo", lambda d: d["hypo_symptoms"]),
-             "vagal tone": ("e_anx_vagal", lambda d: -(d["VAG"] - 1)),
-             "GABA signal": ("e_anx_gaba", lambda d: -(d["gaba_signal"] - 1)),
-             "brain serotonin": ("e_anx_5ht", lambda d: -(d["serotonin_brain"] - 1)),
-             "perceived stress": ("e_anx_stress", lambda d: d["PS"] - d["_ps_baseline"])}
-DEP_TERMS = {"inflammation": ("e_dep_inflam", lambda d: d["inflammation"]),
-             "quinolinic acid": ("e_dep_qa", lambda d: d["QA"] - 1),
-             "brain serotonin": ("e_dep_5ht", lambda d: -(d["serotonin_brain"] - 1)),
-             "glucocorticoid resistance": ("e_dep_gr", lambda d: 1 - d["GR"]),
-             "perceived stress": ("e_dep_stress", lambda d: d["PS"] - d["_ps_baseline"]),
-             "vagal tone": ("e_dep_vagal", lambda d: -(d["VAG"] - 1)),
-             "neuroplasticity deficit": ("e_dep_np", lambda d: 1 - d["NP"])}
-
-
 def _arm_scenario(diary: Diary, arm: Mapping[str, float], weeks: float) -> Scenario:
     after = habitual_inputs(diary, slice(max(0, diary.n_days - 14), None))
     days = 7.0 * weeks
@@ -516,7 +500,7 @@ def _arm_job(args):
     t = ds["time"].values
     last = t > days - 1.0 + 1e-9
     start = (t > n_days - 1.0 + 1e-9) & (t <= n_days + 1e-9)
-    out = {f"end_{v}": float(ds[v].values[last].mean()) for v in ("phq9", "gad7") + DRIVERS}
+    out = {f"end_{v}": float(ds[v].values[last].mean()) for v in ("phq9", "gad7") + pathway_variables(m)}
     out.update({f"start_{v}": float(ds[v].values[start].mean()) for v in ("phq9", "gad7")})
     return out
 
@@ -529,6 +513,25 @@ def _run_jobs(jobs, workers):
 
     with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
         return list(pool.map(_arm_job, jobs, chunksize=max(1, len(jobs) // (4 * workers))))
+
+
+def _end(values: Mapping[str, float]) -> dict[str, float]:
+    return {k[4:]: v for k, v in values.items() if k.startswith("end_")}
+
+
+def pathway_attribution(model: Model, arm: Sequence[Mapping[str, float]], usual: Sequence[Mapping[str, float]],
+                        summarise: Callable[[Sequence[float]], tuple[float, float, float]]) -> dict:
+    """Change of each mood-drive pathway term (arm minus usual life, paired per draw), summarised per term.
+
+    The terms, their elasticities and signs come from the model's equations
+    (:func:`gutbrain.model.pathways.mood_pathways`); ``arm``/``usual`` hold the drivers' end-of-window means.
+    """
+    values = {k: p.value for k, p in model.parameters.items()}
+    out: dict = {}
+    for key, pw in mood_pathways(model).items():
+        out[key] = {t.label: summarise([float(t.evaluate(x, values) - t.evaluate(y, values)) for x, y in zip(arm, usual, strict=True)])
+                    for t in pw.terms}
+    return out
 
 
 @dataclass
@@ -556,7 +559,6 @@ def what_if(twin: TwinFit, diary: Diary, *, weeks: float = 8.0, draws: int = 16,
     scen = {a: _arm_scenario(diary, arms[a], weeks) for a in names}
     jobs = [(twin.overrides(v), scen[a], days, diary.n_days) for v in vals for a in names]
     res = _run_jobs(jobs, workers)
-    p = model.parameters
     out: dict = {}
     attr: dict = {}
 
@@ -571,18 +573,7 @@ def what_if(twin: TwinFit, diary: Diary, *, weeks: float = 8.0, draws: int = 16,
                   "d_phq9": ci([x["end_phq9"] - y["end_phq9"] for x, y in zip(r, u, strict=True)]),
                   "d_gad7": ci([x["end_gad7"] - y["end_gad7"] for x, y in zip(r, u, strict=True)]),
                   "phq9_at_diary_end": ci([x["start_phq9"] for x in r])}
-        attr[a] = {}
-        for label, terms in (("depression", DEP_TERMS), ("anxiety", ANX_TERMS)):
-            per = {}
-            for path, (coef, f) in terms.items():
-                ds_ = []
-                for x, y in zip(r, u, strict=True):
-                    dx = {k[4:]: v for k, v in x.items() if k.startswith("end_")}
-                    dy = {k[4:]: v for k, v in y.items() if k.startswith("end_")}
-                    dx["_ps_baseline"] = dy["_ps_baseline"] = p["ps_baseline"].value
-                    ds_.append(p[coef].value * (f(dx) - f(dy)))
-                per[path] = ci(ds_)
-            attr[a][label] = per
+        attr[a] = pathway_attribution(model, [_end(x) for x in r], [_end(y) for y in u], ci)
     return WhatIf(names, weeks, len(vals), out, attr, time.perf_counter() - t0)
 
 
@@ -686,7 +677,7 @@ def plot_twin(twin: TwinFit, diary: Diary, wi: WhatIf | None, stem: Path | str) 
         ax.set_ylabel(f"PHQ-9 after {wi.weeks:g} wk", fontsize=8)
         ax.tick_params(labelsize=7)
         ax = axes[len(obs) + 1]
-        paths = list(DEP_TERMS)
+        paths = list(wi.attribution[arms[-1]]["depression"]) if len(arms) > 1 else []
         width = 0.8 / max(1, len(arms) - 1)
         for k, a in enumerate(arms[1:]):
             v = [wi.attribution[a]["depression"][p][0] for p in paths]
@@ -709,7 +700,8 @@ def plot_twin(twin: TwinFit, diary: Diary, wi: WhatIf | None, stem: Path | str) 
                   error_y=dict(type="data", symmetric=False, array=[wi.outcomes[a]["phq9"][2] - wi.outcomes[a]["phq9"][0] for a in wi.arms],
                                arrayminus=[wi.outcomes[a]["phq9"][0] - wi.outcomes[a]["phq9"][1] for a in wi.arms]))
         for a in wi.arms[1:]:
-            g.add_bar(x=list(DEP_TERMS), y=[wi.attribution[a]["depression"][p][0] for p in DEP_TERMS], name=a, row=k + 1, col=1)
+            paths = list(wi.attribution[a]["depression"])
+            g.add_bar(x=paths, y=[wi.attribution[a]["depression"][p][0] for p in paths], name=a, row=k + 1, col=1)
     g.update_layout(height=260 * n_rows, template="plotly_white", title="gutbrain personal twin")
     html = save_plotly(g, stem)
     return png, html

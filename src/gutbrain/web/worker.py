@@ -18,43 +18,11 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 __all__ = ["init_worker", "watch_parent", "warm_up", "run_simulation", "run_cohort_chunk", "run_claims_chunk", "pathways",
-           "reference_means", "PATHWAYS", "REFERENCE_VARIABLES"]
+           "reference_means", "REFERENCE_VARIABLES"]
 
 _LOCK = threading.Lock()
 _MODEL = None
 _REFERENCE: dict[str, float] | None = None
-
-#: Pathway terms of the anxiety and depression set-points (``src/gutbrain/model/mood.py``):
-#: drive = exp(sum of elasticity * signal). Each entry is (key, label, elasticity parameter,
-#: sign, signal as a function of the dataset and the parameter values). The drive sets the
-#: instantaneous index, so the panel reports the state measure (``gad7_state``), not the
-#: 14-day recall score (``gad7``), which follows it with a week's lag.
-PATHWAYS: dict[str, dict] = {
-    "anxiety": {
-        "label": "Anxiety (GAD-7 state measure)", "state": "ANX", "score": "gad7_state",
-        "terms": (
-            ("inflammation", "Inflammation (cytokines)", "e_anx_inflam", 1, lambda d, p: d["inflammation"]),
-            ("sns", "Sympathetic arousal (SNS)", "e_anx_sns", 1, lambda d, p: d["SNS"] - 1),
-            ("hypoglycaemia", "Hypoglycaemic symptoms", "e_anx_hypo", 1, lambda d, p: d["hypo_symptoms"]),
-            ("vagal", "Vagal tone (calming)", "e_anx_vagal", -1, lambda d, p: d["VAG"] - 1),
-            ("gaba", "GABA signalling (calming)", "e_anx_gaba", -1, lambda d, p: d["gaba_signal"] - 1),
-            ("serotonin", "Brain serotonin", "e_anx_5ht", -1, lambda d, p: d["serotonin_brain"] - 1),
-            ("stress", "Perceived stress", "e_anx_stress", 1, lambda d, p: d["PS"] - p["ps_baseline"]),
-        ),
-    },
-    "depression": {
-        "label": "Depression (PHQ-9 state measure)", "state": "DEP", "score": "phq9_state",
-        "terms": (
-            ("inflammation", "Inflammation (cytokines)", "e_dep_inflam", 1, lambda d, p: d["inflammation"]),
-            ("quinolinic", "Quinolinic acid (kynurenine path)", "e_dep_qa", 1, lambda d, p: d["QA"] - 1),
-            ("serotonin", "Brain serotonin", "e_dep_5ht", -1, lambda d, p: d["serotonin_brain"] - 1),
-            ("glucocorticoid", "Glucocorticoid resistance", "e_dep_gr", 1, lambda d, p: 1 - d["GR"]),
-            ("stress", "Perceived stress", "e_dep_stress", 1, lambda d, p: d["PS"] - p["ps_baseline"]),
-            ("vagal", "Vagal tone (calming)", "e_dep_vagal", -1, lambda d, p: d["VAG"] - 1),
-            ("plasticity", "Neuroplasticity deficit", "e_dep_np", 1, lambda d, p: 1 - d["NP"]),
-        ),
-    },
-}
 
 #: variables the explorer's axis diagram reads (reference = healthy reference patient, daily mean)
 REFERENCE_VARIABLES = ("beneficial", "dysbiosis_index", "portal_butyrate", "lm_ratio", "TJ", "plasma_endotoxin",
@@ -111,32 +79,29 @@ def _error(exc: Exception) -> dict:
     return {"error": str(exc), "fix": getattr(exc, "fix", None) or "check the request against the schema at /docs"}
 
 
-def pathways(ds, model, variables_needed: bool = True) -> dict:
+def pathways(ds, model) -> dict:
     """Each pathway term of the anxiety and depression drives over time (log-drive units).
 
+    The terms are read from the model's own mood-drive equations (:func:`gutbrain.model.pathways.mood_pathways`).
     ``drive = exp(sum(terms))``, so a term's change between two times is its contribution
     to the change of log(drive); the index (ANX/DEP) relaxes towards the drive within hours
-    (anxiety) or weeks (depression).
+    (anxiety) or weeks (depression). The panel reports the state measure (``gad7_state``),
+    not the 14-day recall score, which follows it with a week's lag.
     """
+    from gutbrain.model.pathways import mood_pathways
+
     values = {k: p.value for k, p in model.parameters.items()}
-    data = {}
+    data = _Lazy(ds, {})
     out = {}
-    for key, spec in PATHWAYS.items():
+    for key, pw in mood_pathways(model).items():
         terms = []
         total = None
-        for tkey, label, param, sign, signal in spec["terms"]:
-            if param not in values:
-                continue
-            try:
-                sig = np.asarray(signal(_Lazy(ds, data), values), dtype=float)
-            except KeyError:
-                continue
-            term = sign * values[param] * sig
+        for t in pw.terms:
+            term = t.evaluate(data, values)
             total = term if total is None else total + term
-            terms.append({"key": tkey, "label": label, "parameter": param, "elasticity": values[param],
-                          "sign": sign, "values": term})
-        out[key] = {"label": spec["label"], "state": spec["state"], "score": spec["score"], "terms": terms,
-                    "log_drive": total}
+            terms.append({"key": t.key, "label": t.label, "parameter": t.parameter, "elasticity": values[t.parameter],
+                          "sign": t.sign, "signal": t.signal, "values": term})
+        out[key] = {"label": pw.label, "state": pw.state, "score": pw.score, "terms": terms, "log_drive": total}
     return out
 
 
