@@ -119,7 +119,7 @@ def test_failure_names_the_block(model):
 
 def test_simulate_uses_it_by_default(model):
     ds = gutbrain.simulate(model, "healthy-baseline", days=2, output_every=6, warmup_days=2)
-    assert ds.attrs["solver"] == "BDF-split"
+    assert ds.attrs["solver"] == "numba-bdf-split"
     ref = gutbrain.simulate(model, "healthy-baseline", days=2, output_every=6, warmup_days=2, method="LSODA")
     for v in ("cortisol_nmol", "IL6", "glucose", "phq9"):
         np.testing.assert_allclose(ds[v].values, ref[v].values, rtol=1e-3)

@@ -8,10 +8,12 @@ from .errors import DISCLAIMER, GutbrainError
 from .model import Model, load_model
 
 __all__ = ["__version__", "DISCLAIMER", "GutbrainError", "Model", "load_model", "Scenario", "simulate", "scenarios",
-           "trial", "cross_section"]
+           "trial", "cross_section", "SOLVERS", "get_solver", "register_solver"]
 
 
 from . import scenarios
 from .experiments import cross_section, trial
 from .scenarios import Scenario
 from .simulation import simulate
+from .solvers.registry import SOLVERS, get_solver
+from .solvers.registry import register as register_solver

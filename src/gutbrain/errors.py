@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-__all__ = ["GutbrainError", "InputError", "ParameterError", "ScenarioError", "suggest"]
+__all__ = ["GutbrainError", "InputError", "ParameterError", "ScenarioError", "SolverFailure", "suggest"]
 
 DISCLAIMER = (
     "gutbrain is a research and education tool. It is not a diagnostic device and "
@@ -30,6 +30,9 @@ class InputError(GutbrainError):
             msg += f" Fix: {fix}"
         super().__init__(msg)
 
+    def __reduce__(self):  # survive pickling (errors raised in worker processes reach the caller intact)
+        return (type(self), (self.field, self.value, self.allowed, self.fix))
+
 
 class ParameterError(InputError):
     """A parameter table or override is invalid."""
@@ -37,6 +40,10 @@ class ParameterError(InputError):
 
 class ScenarioError(InputError):
     """A scenario definition is invalid."""
+
+
+class SolverFailure(RuntimeError):
+    """An integration failed (step size underflow, non-finite state); the message says where and how to retry."""
 
 
 def suggest(name: str, choices: Iterable[str]) -> str:

@@ -166,7 +166,7 @@ def trial(arms: Mapping[str, Scenario | str], cohort, endpoint: str | Callable |
             early = [e for e in sc.episodes if e.start_day < run_in_days]
             ref_early = [e for e in ref.episodes if e.start_day < run_in_days]
             if early != ref_early or sc.diet != ref.diet:
-                what = (early or ref_early or [None])[0]
+                what = early[0] if early else ref_early[0] if ref_early else None
                 raise InputError("run_in_days", run_in_days,
                                  f"a run-in the arms share, but arm {arm!r} differs from {control!r} before day {run_in_days:g}"
                                  + (f" (episode {what.input} from day {what.start_day:g})" if what is not None else " (diet)"),
@@ -183,9 +183,10 @@ def trial(arms: Mapping[str, Scenario | str], cohort, endpoint: str | Callable |
         head, y0, ok, starts = None, None, np.ones(len(models), bool), {}
     out: dict[str, dict[str, np.ndarray]] = {n: {} for n in names}
     for arm, sc in scen.items():
-        kw = dict(days=float(day) - float(run_in_days), output_every=output_every, throw=False, workers=workers,
-                  rtol=rtol, atol=rtol * 1e-2)
-        ds = simulate(models, sc, initial=y0, start_day=float(run_in_days), **kw) if y0 is not None else simulate(models, sc, **kw)
+        # after a run-in every arm continues from its end state (initial=None, start_day=None: simulate's defaults)
+        ds = simulate(models, sc, days=float(day) - float(run_in_days), output_every=output_every, throw=False,
+                      workers=workers, rtol=rtol, atol=rtol * 1e-2, initial=y0,
+                      start_day=float(run_in_days) if y0 is not None else None)
         ok &= ds["status"].values == "ok"
         for (n, read), e in zip(readers, eps, strict=True):
             out[n][arm] = read(ds)
@@ -259,8 +260,8 @@ def cross_section(cohort, exposures: str | Scenario = "population", *, day: floa
     cols = {k: np.full(n, np.nan) for k in ("phq9", "gad7", "gi_symptoms", "morning_cortisol", "IL6", "CRP")}
     status = np.array(["failed"] * n, dtype=object)
     for idx, key, ds in runs:
-        for k, axis in enumerate(AXES):
-            labels[axis][idx] = AXES[axis][key[k]].name if key is not None else sc.name
+        for j, axis in enumerate(AXES):
+            labels[axis][idx] = AXES[axis][key[j]].name if key is not None else sc.name
         last = ds.sel(time=slice(day - 1.0, day))
         hours = (last.time.values - (day - 1.0)) * 24
         h8 = int(np.argmin(np.abs(hours - 8.0)))
@@ -269,7 +270,9 @@ def cross_section(cohort, exposures: str | Scenario = "population", *, day: floa
         cols["morning_cortisol"][idx] = last["CORT"].values[:, h8]
         status[idx] = ds["status"].values
     units = {"phq9": "score", "gad7": "score", "gi_symptoms": "score", "morning_cortisol": "ug/dL", "IL6": "pg/mL", "CRP": "mg/L"}
-    data = {k: ("adult", v, {"units": units[k]}) for k, v in cols.items()}
+    # xarray (dims, values[, attrs]) tuples
+    data: dict[str, tuple[str, np.ndarray] | tuple[str, np.ndarray, dict[str, str]]] = {
+        k: ("adult", v, {"units": units[k]}) for k, v in cols.items()}
     data.update({axis: ("adult", v.astype(str)) for axis, v in labels.items()})
     data["status"] = ("adult", np.asarray(status, dtype=str))
     return xr.Dataset(data, coords={"adult": np.arange(n)},

@@ -23,7 +23,34 @@ PANELS = (
     ("hrv_rmssd", "HRV RMSSD (ms)", (19, 75)), ("IL6", "IL-6 (pg/mL)", None),
     ("beneficial", "Beneficial bacteria (share)", None), ("kyn_trp", "KYN/TRP (umol/mmol)", None),
 )
-DPI = 120
+DPI = 120  #: every PNG gutbrain writes
+
+
+def save_png(fig, path: str | Path, *, rect: tuple[float, float, float, float] = (0, 0.035, 1, 1)) -> Path:
+    """Write a matplotlib figure as PNG at :data:`DPI` with the disclaimer in its footer, then close it.
+
+    ``rect`` is the area ``tight_layout`` may use (the bottom strip holds the disclaimer).
+    """
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.text(0.5, 0.005, DISCLAIMER, ha="center", va="bottom", fontsize=7, color="#555")
+    fig.tight_layout(rect=rect)
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    return path
+
+
+def save_html(fig, path: str | Path) -> Path:
+    """Write a plotly figure as self-contained HTML (plotly.js embedded: opens offline) with the disclaimer."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.add_annotation(text=DISCLAIMER, xref="paper", yref="paper", x=0.5, y=-0.08, showarrow=False,
+                       font={"size": 10, "color": "#666"}, xanchor="center", yanchor="top")
+    fig.update_layout(margin={"b": 110})
+    fig.write_html(path, include_plotlyjs=True)
+    return path
 
 
 def daily(ds: xr.Dataset, var: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -102,11 +129,7 @@ def plot(ds: xr.Dataset, path: str | Path, scenario=None) -> Path:
             names = "; ".join(f"{n} (days {a:g}-{b:g})" for a, b, n in eps[:4]) + (" ..." if len(eps) > 4 else "")
             fig.text(0.5, 0.022, f"orange: {names}", ha="center", fontsize=8, color="#8a5a10")
         fig.suptitle(title)
-        fig.text(0.5, 0.005, DISCLAIMER, ha="center", fontsize=8, color="#555")
-        fig.tight_layout(rect=(0, 0.035, 1, 0.97))
-        fig.savefig(path, dpi=DPI)
-        plt.close(fig)
-        return path
+        return save_png(fig, path, rect=(0, 0.035, 1, 0.97))
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -121,8 +144,5 @@ def plot(ds: xr.Dataset, path: str | Path, scenario=None) -> Path:
             fig.add_hrect(y0=ref[0], y1=ref[1], fillcolor="#3a9a5b", opacity=0.08, line_width=0, row=row, col=col)
         for a, b, _n in eps:
             fig.add_vrect(x0=a, x1=b, fillcolor="#d08c2a", opacity=0.10, line_width=0, row=row, col=col)
-    fig.update_layout(title=title, showlegend=False, height=1000,
-                      annotations=list(fig.layout.annotations) + [{"text": DISCLAIMER, "xref": "paper", "yref": "paper", "x": 0.5, "y": -0.06,
-                                                                    "showarrow": False, "font": {"size": 10}}])
-    fig.write_html(path, include_plotlyjs=True)
-    return path
+    fig.update_layout(title=title, showlegend=False, height=1000)
+    return save_html(fig, path)

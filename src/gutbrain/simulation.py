@@ -16,10 +16,11 @@ from .scenarios import Scenario, get
 from .scenarios.scenario import MAX_DAYS, Schedule
 from .solvers import BACKENDS
 from .solvers.codegen import numpy_functions
+from .solvers.registry import SOLVERS, Solver, default_solver, get_solver, resolve
 from .solvers.scipy_backend import default_method
 
 __all__ = ["simulate", "SimulationError", "MAX_OUTPUT_POINTS", "reduce_daily", "reduce_summary", "daily_means", "check_options",
-           "default_method", "prepare"]
+           "default_method", "prepare", "SOLVERS", "Solver", "default_solver", "get_solver"]
 
 MAX_OUTPUT_POINTS = 2_000_000  # per patient
 _WARM: dict[tuple, np.ndarray] = {}
@@ -57,41 +58,18 @@ def check_options(days, backend, rtol, atol, output_every, warmup_days, method=N
             raise InputError("method", method, f"one of {METHODS} with backend='scipy'", suggest(str(method), METHODS))
 
 
-def _integrate(backend, models: Sequence[Model], y0s, schedule: Schedule, ts, rtol, atol, method):
-    structure = models[0].structure
-    atol = atol * models[0].state_scales
-    n = len(models)
-    ys = np.full((n, len(ts), len(models[0].states)), np.nan)
-    status = np.array(["ok"] * n, dtype=object)
-    if backend == "jax":
-        from .solvers import jax_backend
-
-        if n == 1:
-            y, ok, _ = jax_backend.integrate(structure, y0s[0], models[0].param_vector, schedule, ts, rtol=rtol, atol=atol)
-            ys[0], oks = y, np.array([ok])
-        else:
-            ps = np.stack([m.param_vector for m in models])
-            ys, oks, _ = jax_backend.integrate_batch(structure, np.asarray(y0s), ps, schedule, ts, rtol=rtol, atol=atol)
-        for i in range(n):
-            if not oks[i] or not np.all(np.isfinite(ys[i])):
-                status[i] = "failed"
-        return ys, status
-    from .solvers.scipy_backend import SolverFailure, integrate
-
-    for i, m in enumerate(models):
-        try:
-            ys[i] = integrate(structure, y0s[i], m.param_vector, schedule, ts, rtol=rtol, atol=atol, method=method)
-        except (SolverFailure, ArithmeticError):
-            status[i] = "failed"
-    return ys, status
+def _integrate(solver: Solver, models: Sequence[Model], y0s, schedule: Schedule, ts, rtol, atol, scenario):
+    """Run ``solver`` for every patient; ``(states (n, time, state), status per patient)``."""
+    return solver.integrate(models, np.asarray(y0s, float), schedule, ts, rtol=rtol, atol=atol * models[0].state_scales,
+                            scenario=scenario)
 
 
-def _warm_start(backend, models, scenario: Scenario, warmup_days, rtol, atol, method):
+def _warm_start(solver: Solver, models, scenario: Scenario, warmup_days, rtol, atol):
     if warmup_days == 0:
         return np.stack([m.y0 for m in models])
     base = scenario.baseline()
-    key_base = (backend, base.hash, warmup_days, rtol, atol, method)
-    out = [None] * len(models)
+    key_base = (solver.name, base.hash, warmup_days, rtol, atol)
+    out: list[np.ndarray | None] = [None] * len(models)
     todo = []
     for i, m in enumerate(models):
         key = key_base + (m.param_hash,)
@@ -102,23 +80,20 @@ def _warm_start(backend, models, scenario: Scenario, warmup_days, rtol, atol, me
     if todo:
         sched = base.schedule(warmup_days)
         ts = np.array([0.0, 24.0 * warmup_days])
-        ys, status = _integrate(backend, [models[i] for i in todo], np.stack([models[i].y0 for i in todo]), sched, ts, rtol, atol, method)
+        ys, status = _integrate(solver, [models[i] for i in todo], np.stack([models[i].y0 for i in todo]), sched, ts, rtol, atol,
+                                base)
         for j, i in enumerate(todo):
             out[i] = ys[j, -1]
             if status[j] == "ok" and len(_WARM) < 4096:
                 _WARM[key_base + (models[i].param_hash,)] = ys[j, -1]
-    return np.stack(out)
+    return np.stack([x for x in out if x is not None])
 
 
-def prepare(model: Model, backend: str = "scipy") -> None:
+def prepare(model: Model, backend: str | None = None, *, solver: str | Solver | None = None) -> None:
     """Load (or compile, once per machine) the solver code for ``model``'s structure, e.g. in a worker process."""
-    if backend not in BACKENDS:
+    if backend is not None and backend not in BACKENDS:
         raise InputError("backend", backend, "one of " + ", ".join(BACKENDS), suggest(str(backend), BACKENDS))
-    if backend == "scipy":
-        from .solvers.scipy_backend import rhs_and_jacobian
-
-        rhs_and_jacobian(model.structure)
-        numpy_functions(model.structure)
+    resolve(backend, None, solver).prepare(model)
 
 
 def observables(model: Model, t_h: np.ndarray, states: np.ndarray, schedule: Schedule) -> dict[str, np.ndarray]:
@@ -131,9 +106,9 @@ def observables(model: Model, t_h: np.ndarray, states: np.ndarray, schedule: Sch
 
 def simulate(model: Model | Sequence[Model], scenario: Scenario | str = "healthy-baseline", *, days: float | None = None,
              initial=None, start_day: float | None = None, reduce=None, observables: Sequence[str] | None = None,
-             backend: str = "scipy", rtol: float = 1e-6, atol: float = 1e-8, output_every: float = 1.0,
-             warmup_days: float = 28.0, method: str | None = None, throw: bool = True, workers: int = 1,
-             chunk_size: int = 64) -> xr.Dataset:
+             solver: str | Solver | None = None, backend: str | None = None, rtol: float = 1e-6, atol: float = 1e-8,
+             output_every: float = 1.0, warmup_days: float = 28.0, method: str | None = None, throw: bool = True,
+             workers: int = 1, chunk_size: int = 64) -> xr.Dataset:
     """Simulate one patient (a :class:`Model`) or several (a sequence of models) under a scenario.
 
     Parameters
@@ -164,10 +139,16 @@ def simulate(model: Model | Sequence[Model], scenario: Scenario | str = "healthy
         output never has to fit in memory at once.
     observables
         Names of the states and observables to return (default: all); the inputs and ``status`` are always kept.
-    backend
-        ``"scipy"`` (reference; default ``method`` ``"BDF-split"``: SciPy's BDF compiled with numba, run on the
-        glucose block and then on the rest of the model; ``"BDF-numba"``: the same BDF on the whole model;
-        or ``"LSODA"``/``"BDF"``/``"Radau"`` through SciPy) or ``"jax"`` (diffrax Kvaerno5).
+    solver
+        A registered solver name or a solver object (:mod:`gutbrain.solvers.registry`): ``"numba-bdf-split"``
+        (default: SciPy's BDF compiled with numba, run on the glucose block and then on the rest of the model),
+        ``"numba-bdf"`` (the same BDF on the whole model), ``"scipy-lsoda"``, ``"scipy-bdf"``, ``"scipy-radau"``,
+        ``"diffrax-kvaerno5"`` (JAX; batched, GPU) or ``"roadrunner-cvode"`` (libroadrunner on the exported SBML).
+        Its name is recorded in ``attrs["solver"]``.
+    backend, method
+        The older way to choose a solver: ``backend="scipy"`` with ``method`` one of ``"BDF-split"``,
+        ``"BDF-numba"``, ``"LSODA"``, ``"BDF"``, ``"Radau"``; ``backend="jax"``; ``backend="roadrunner"``.
+        Not together with ``solver``.
     rtol, atol
         Solver tolerances.
     output_every
@@ -200,7 +181,11 @@ def simulate(model: Model | Sequence[Model], scenario: Scenario | str = "healthy
     if days <= 0 and start_day > 0:
         raise InputError("start_day", start_day, f"a day before the end of the scenario ({scenario.days:g} days)",
                          "pass days=... for a run beyond the scenario's default length")
-    check_options(days, backend, rtol, atol, output_every, warmup_days, method)
+    check_options(days, backend or "scipy", rtol, atol, output_every, warmup_days, method)
+    solv = resolve(backend, method, solver)
+    if start_day > 0 and not solv.capabilities.get("start_anywhere", True):
+        raise InputError("start_day", start_day, f"0 with solver {solv.name!r} (it runs a scenario from its day 0)",
+                         "drop start_day/initial, or use solver='numba-bdf-split'")
     scenario.check_horizon(start_day + days)
     if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 256:
         raise InputError("workers", workers, "a whole number of processes in [1, 256]", "e.g. workers=2")
@@ -209,24 +194,25 @@ def simulate(model: Model | Sequence[Model], scenario: Scenario | str = "healthy
     y_init = None if initial is None else _initial_states(initial, models)
     keep = _check_observables(models[0], observables)
     reducer = _reducer(reduce)
-    if many and len(models) > 1 and (reducer is not None or (workers > 1 and backend == "scipy")):
-        kwargs = dict(days=days, start_day=start_day, reduce=reduce, observables=observables, backend=backend, rtol=rtol,
-                      atol=atol, output_every=output_every, warmup_days=warmup_days, method=method, throw=throw)
+    in_processes = bool(solv.capabilities.get("processes", False))
+    if many and len(models) > 1 and (reducer is not None or (workers > 1 and in_processes)):
+        kwargs = dict(days=days, start_day=start_day, reduce=reduce, observables=observables, solver=solv, rtol=rtol,
+                      atol=atol, output_every=output_every, warmup_days=warmup_days, throw=throw)
         size = chunk_size if reducer is not None else len(models)
-        return _grouped(models, y_init, scenario, workers if backend == "scipy" else 1, size, kwargs)
+        return _grouped(models, y_init, scenario, workers if in_processes else 1, size, kwargs)
     started = _time.perf_counter()
-    y0s = _warm_start(backend, models, scenario, warmup_days, rtol, atol, method) if y_init is None else y_init
+    y0s = _warm_start(solv, models, scenario, warmup_days, rtol, atol) if y_init is None else y_init
     schedule = scenario.schedule(start_day + days)
     n_out = int(round(days * 24.0 / output_every))
     ts = 24.0 * start_day + np.linspace(0.0, days * 24.0, n_out + 1)
-    ys, status = _integrate(backend, models, y0s, schedule, ts, rtol, atol, method)
+    ys, status = _integrate(solv, models, y0s, schedule, ts, rtol, atol, scenario)
     if throw and np.any(status != "ok"):
         bad = [i for i, s in enumerate(status) if s != "ok"]
-        raise SimulationError(f"the {backend} solver failed for patient(s) {bad[:10]} under scenario {scenario.name!r}; "
-                              "try backend='scipy', method='BDF', tighter rtol, or throw=False to keep the other patients")
+        raise SimulationError(f"the {solv.name} solver failed for patient(s) {bad[:10]} under scenario {scenario.name!r}; "
+                              "try solver='scipy-bdf', tighter rtol, or throw=False to keep the other patients")
     ds = _dataset(models, scenario, schedule, ts, ys, status)
     ds.attrs.update({
-        "gutbrain_version": __version__, "backend": backend, "solver": (method or default_method()) if backend == "scipy" else "diffrax.Kvaerno5",
+        "gutbrain_version": __version__, "backend": solv.capabilities.get("backend", "custom"), "solver": solv.name,
         "rtol": rtol, "atol": atol, "warmup_days": warmup_days if y_init is None else 0.0,
         "initial": "warm-up" if y_init is None else "given", "start_day": start_day,
         "scenario": scenario.name, "scenario_hash": scenario.hash,
@@ -409,14 +395,9 @@ def _grouped(models, y_init, scenario, workers, size, kwargs) -> xr.Dataset:
         size = max(1, -(-len(models) // (4 * k))) if len(models) >= 4 * k else max(1, -(-len(models) // k))
     bounds = list(range(0, len(models), size)) + [len(models)]
     groups = [(models[a:b], None if y_init is None else y_init[a:b], scenario, kwargs) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-    if k > 1:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
+    from .parallel import map_jobs
 
-        with ProcessPoolExecutor(max_workers=k, mp_context=mp.get_context("spawn")) as pool:
-            parts = list(pool.map(_run_group, groups))
-    else:
-        parts = [_run_group(g) for g in groups]
+    parts = map_jobs(_run_group, groups, workers=k, chunksize=1)
     parts = [p if "patient" in p.dims else p.expand_dims(patient=[0]) for p in parts]
     per_patient = [v for v in parts[0].data_vars if "patient" in parts[0][v].dims]
     ds = xr.concat([p[per_patient] for p in parts], dim="patient", join="override")

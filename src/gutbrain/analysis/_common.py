@@ -44,25 +44,14 @@ def check_plot_path(path: Path | str, option: str = "--out") -> Path:
 
 
 def save_figure(fig, stem: Path) -> Path:
-    """Save a matplotlib figure as ``stem.png`` with the disclaimer in the footer."""
-    stem = Path(stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    fig.text(0.01, 0.005, DISCLAIMER, fontsize=6.5, color="0.35", ha="left", va="bottom")
-    out = stem.with_suffix(".png")
-    fig.savefig(out, dpi=120)
-    import matplotlib.pyplot as plt
+    """Save a matplotlib figure as ``stem.png`` (:func:`gutbrain.plotting.save_png`: one DPI, the disclaimer)."""
+    from ..plotting import save_png
 
-    plt.close(fig)
-    return out
+    return save_png(fig, Path(stem).with_suffix(".png"))
 
 
 def save_plotly(fig, stem: Path) -> Path:
-    """Save a plotly figure as ``stem.html`` (plotly.js from the CDN) with the disclaimer as an annotation."""
-    stem = Path(stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    fig.add_annotation(text=DISCLAIMER, xref="paper", yref="paper", x=0, y=-0.22, showarrow=False,
-                       font=dict(size=10, color="#666"), xanchor="left")
-    fig.update_layout(margin=dict(b=110))
-    out = stem.with_suffix(".html")
-    fig.write_html(out, include_plotlyjs="cdn")
-    return out
+    """Save a plotly figure as ``stem.html`` (:func:`gutbrain.plotting.save_html`: plotly.js embedded, the disclaimer)."""
+    from ..plotting import save_html
+
+    return save_html(fig, Path(stem).with_suffix(".html"))

@@ -90,14 +90,10 @@ def branch_starts(model: Model, *, diet: Mapping[str, float] | None = None, kick
 
 def _map(fn, jobs: list, workers: int | None) -> list:
     """``[fn(j) for j in jobs]``, on ``workers`` spawned processes (default: up to 2) when there are more jobs than 2."""
-    workers = workers or min(2, os.cpu_count() or 1)
-    if workers > 1 and len(jobs) > 2:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
+    from ..parallel import map_jobs
 
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-            return list(pool.map(fn, jobs))
-    return [fn(j) for j in jobs]
+    workers = workers or min(2, os.cpu_count() or 1)
+    return map_jobs(fn, jobs, workers=workers if len(jobs) > 2 else 1, chunksize=1)
 
 
 def _patient_label(params: Mapping[str, float] | None) -> str:

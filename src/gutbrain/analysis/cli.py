@@ -79,8 +79,8 @@ def _parse_scan(text: str):
     name, spec = (x.strip() for x in t.split("=", 1))
     try:
         if ":" in spec:
-            lo, hi, n = spec.split(":")
-            n = int(n)
+            lo, hi, n_text = spec.split(":")
+            n = int(n_text)
             if not 2 <= n <= 41 or float(hi) <= float(lo):
                 raise ValueError
             values = [float(x) for x in np.round(np.linspace(float(lo), float(hi), n), 6)]
@@ -204,9 +204,9 @@ def bistability(param: list[str] = typer.Option(None, "--param", help="patient p
         table = Table(title=f"{sm.label}: steady states over {sm.name} x {sm.axis}")
         for c in (sm.name, f"{sm.axis} levels with two steady states", "largest gap in Bp share"):
             table.add_column(c, justify="right")
-        for v, row, gaps in zip(sm.values, sm.bistable, sm.gap, strict=True):
-            lv = [f"{x:g}" for x, b in zip(sm.levels, row, strict=True) if b]
-            table.add_row(f"{v:g}" + (" (patient)" if v == sm.reference_value else ""), ", ".join(lv) or "none",
+        for value, row, gaps in zip(sm.values, sm.bistable, sm.gap, strict=True):
+            two_states = [f"{x:g}" for x, b in zip(sm.levels, row, strict=True) if b]
+            table.add_row(f"{value:g}" + (" (patient)" if value == sm.reference_value else ""), ", ".join(two_states) or "none",
                           f"{gaps.max():.3f}")
         console.print(table)
         console.print(f"[bold]{sm.summary}[/]")

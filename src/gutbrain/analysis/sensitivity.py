@@ -162,25 +162,11 @@ def evaluate(model: Model, names: Sequence[str], values: np.ndarray, scenario, v
     n_chunks = max(1, min(n, max(4 * workers, int(math.ceil(n / 32)))))
     bounds = np.linspace(0, n, n_chunks + 1).astype(int)
     jobs = [(list(names), values[a:b], scenario, var, day, rtol) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
-    out: list[np.ndarray] = []
-    if workers <= 1 or n < 2:
-        for k, job in enumerate(jobs):
-            y, cpu = _eval_chunk(job)
-            out.append(y)
-            _CPU["s"] += cpu
-            if progress:
-                progress(k + 1, len(jobs))
-    else:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
+    from ..parallel import map_jobs
 
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-            for k, (y, cpu) in enumerate(pool.map(_eval_chunk, jobs)):
-                out.append(y)
-                _CPU["s"] += cpu
-                if progress:
-                    progress(k + 1, len(jobs))
-    return np.concatenate(out)
+    results = map_jobs(_eval_chunk, jobs, workers=workers if n >= 2 else 1, chunksize=1, progress=progress)
+    _CPU["s"] += sum(cpu for _, cpu in results)
+    return np.concatenate([y for y, _ in results])
 
 
 def _clean(y: np.ndarray) -> tuple[np.ndarray, int]:

@@ -506,13 +506,9 @@ def _arm_job(args):
 
 
 def _run_jobs(jobs, workers):
-    if workers <= 1 or len(jobs) < 2:
-        return [_arm_job(j) for j in jobs]
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
+    from ..parallel import map_jobs
 
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-        return list(pool.map(_arm_job, jobs, chunksize=max(1, len(jobs) // (4 * workers))))
+    return map_jobs(_arm_job, jobs, workers=workers)
 
 
 def _end(values: Mapping[str, float]) -> dict[str, float]:

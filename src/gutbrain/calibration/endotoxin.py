@@ -70,6 +70,8 @@ def fit(model: Model, reference_state: dict[str, float], *, starts: int = 4, see
         res = least_squares(resid, x0, bounds=(lo, hi), max_nfev=400)
         if best is None or res.cost < best.cost:
             best = res
+    if best is None:
+        raise ValueError(f"starts must be at least 1 (got {starts})")
     return dict(zip(fitted, map(float, np.exp(best.x)), strict=True)), float(best.cost)
 
 
@@ -178,5 +180,7 @@ def fit_joint(model: Model, *, starts: int = 2, max_nfev: int = 100, seed: int =
         res = least_squares(resid, x0, bounds=(lo, hi), diff_step=1e-2, max_nfev=max_nfev)
         if best is None or res.cost < best.cost:
             best = res
+    if best is None:
+        raise ValueError(f"starts must be at least 1 (got {starts})")
     values = {k: float(np.clip(np.exp(v), p[k].lower, p[k].upper)) for k, v in zip(fitted, best.x, strict=True)}
     return values, float(best.cost), round(time.perf_counter() - t0, 1)

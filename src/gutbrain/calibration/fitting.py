@@ -31,7 +31,8 @@ def fit_modules(model: Model, *, starts: int = 3) -> dict:
     t0 = time.perf_counter()
     ds = simulate(model, "healthy-baseline", days=1, output_every=1.0)
     midnight = {n: float(ds[n].isel(time=0)) for n in model.state_names}
-    values, metrics = {}, {}
+    values: dict[str, float] = {}
+    metrics: dict[str, dict[str, float] | float | bool] = {}  # cortisol fit metrics, endotoxin cost/seconds, a flag
     v, m = cortisol.fit(model, midnight)
     values.update(v)
     metrics["cortisol"] = m

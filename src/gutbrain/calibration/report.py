@@ -20,6 +20,7 @@ import numpy as np
 from .._version import __version__
 from ..errors import DISCLAIMER
 from ..model.assemble import Model
+from ..plotting import save_png
 from . import cortisol as cortisol_fit
 from . import endotoxin as endotoxin_fit
 from .data import cortisol_24h, endotoxin_subjects, endotoxin_summary
@@ -57,10 +58,7 @@ def _plots(model: Model, out: Path, bolus: dict, cort: dict) -> list[str]:
         ax.set_xlim(-0.2, 6.5)
         ax.set_xlabel("hours after 2 ng/kg endotoxin")
     axes.flat[0].legend(fontsize=7)
-    fig.text(0.5, 0.005, DISCLAIMER, ha="center", fontsize=7)
-    fig.tight_layout(rect=(0, 0.02, 1, 1))
-    fig.savefig(out / "cytokines.png", dpi=110)
-    plt.close(fig)
+    save_png(fig, out / "cytokines.png")
     names.append("cytokines.png")
     th, ch = cortisol_24h()
     fig, ax = plt.subplots(figsize=(8, 4))
@@ -70,10 +68,7 @@ def _plots(model: Model, out: Path, bolus: dict, cort: dict) -> list[str]:
     ax.set_ylabel("plasma cortisol (ug/dL)")
     ax.set_title(f"24-h cortisol: RMSE {cort['rmse']:.2f} ug/dL, r {cort['r']:.3f}")
     ax.legend(fontsize=8)
-    fig.text(0.5, 0.005, DISCLAIMER, ha="center", fontsize=7)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
-    fig.savefig(out / "cortisol.png", dpi=110)
-    plt.close(fig)
+    save_png(fig, out / "cortisol.png")
     names.append("cortisol.png")
     return names
 

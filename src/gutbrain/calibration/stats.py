@@ -10,6 +10,7 @@ in milliseconds) and otherwise calls the statistic once per resample.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -24,6 +25,8 @@ MAX_NAN_SHARE = 0.10
 #: a pooled SD below this fraction of the groups' mean magnitudes is no spread (d undefined)
 _NO_SPREAD = 1e-12
 
+_Statistic = TypeVar("_Statistic", bound=Callable[..., Any])
+
 
 def _sample(x, name: str = "sample") -> np.ndarray:
     a = np.asarray(x, dtype=float)
@@ -34,11 +37,11 @@ def _sample(x, name: str = "sample") -> np.ndarray:
     return a
 
 
-def _batched(fn: Callable) -> Callable:
-    """Attach ``fn`` as the batched form of the decorated statistic."""
+def _batched(fn: Callable[..., np.ndarray]) -> Callable[[_Statistic], _Statistic]:
+    """Attach ``fn`` as the batched form of the decorated statistic (which keeps its own signature)."""
 
-    def attach(stat: Callable) -> Callable:
-        stat.batched = fn
+    def attach(stat: _Statistic) -> _Statistic:
+        stat.__dict__["batched"] = fn  # the function attribute ``stat.batched`` (read with getattr by bootstrap_ci)
         return stat
 
     return attach

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 
@@ -22,6 +23,14 @@ from .stats import bootstrap_ci, cohen_d, hedges_g, hedges_g_log, km_median, sha
 from .stats import cohen_d as _cohen_d  # the names used before the statistics moved to stats.py
 from .stats import hedges_g as _hedges_g
 from .stats import km_median as _kaplan_meier_median
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+#: a target's computed value: one number, the three SCFA shares (T12) or two numbers (T16, T17)
+TargetValue: TypeAlias = "float | list[float] | tuple[float, float]"
+#: ``(value, how)``, or ``(value, how, (lo, hi) | None)`` for cohort targets with a bootstrap CI
+Computed: TypeAlias = "tuple[TargetValue, str] | tuple[TargetValue, str, tuple[float, float] | None]"
 
 
 @dataclass
@@ -49,13 +58,14 @@ def _range(tol: str) -> tuple[float, float]:
     return min(nums), max(nums)
 
 
-def _reference_day(model: Model) -> tuple[np.ndarray, dict]:
+def _reference_day(model: Model) -> tuple[np.ndarray, xr.Dataset]:
     ds = simulate(model, "healthy-baseline", days=2, output_every=1 / 6)
     day = ds.sel(time=slice(1.0, 2.0))
     return (day.time.values - 1.0) * 24, day
 
 
-def cortisol_metrics(model: Model) -> dict[str, float]:
+def cortisol_metrics(model: Model) -> dict[str, float | np.ndarray]:
+    """Summary numbers of the reference patient's day-2 cortisol curve, and the curve itself (``h``, ``c``)."""
     h, day = _reference_day(model)
     c = day.CORT.values
     t_data, c_data = cortisol_24h()
@@ -88,15 +98,15 @@ def bolus_metrics(model: Model) -> dict[str, dict]:
     return out
 
 
-def reference_values(model: Model) -> dict[str, tuple[float, str]]:
+def reference_values(model: Model) -> dict[str, tuple[TargetValue, str]]:
     """Model values of the reference-patient targets, with how each was computed."""
-    v: dict[str, tuple[float, str]] = {}
+    v: dict[str, tuple[TargetValue, str]] = {}
     cm = cortisol_metrics(model)
-    v["T01"] = (cm["peak"], "maximum of the reference patient's 24-h cortisol on day 2 (10-min grid)")
-    v["T02"] = (cm["peak_time"], "clock time of that maximum")
-    v["T03"] = (cm["nadir"], "minimum between 22:00 and 03:00")
-    v["T04"] = (cm["mean"], "24-h mean")
-    v["T05"] = (cm["car"], "cortisol 30 min after waking (07:30) relative to waking (07:00), percent")
+    v["T01"] = (float(cm["peak"]), "maximum of the reference patient's 24-h cortisol on day 2 (10-min grid)")
+    v["T02"] = (float(cm["peak_time"]), "clock time of that maximum")
+    v["T03"] = (float(cm["nadir"]), "minimum between 22:00 and 03:00")
+    v["T04"] = (float(cm["mean"]), "24-h mean")
+    v["T05"] = (float(cm["car"]), "cortisol 30 min after waking (07:30) relative to waking (07:00), percent")
     ds = simulate(model, "healthy-baseline", days=2, output_every=1 / 6).sel(time=slice(1.0, 2.0))
     h = (ds.time.values - 1.0) * 24
     fasting = int(np.argmin(np.abs(h - 7.0)))
@@ -204,7 +214,8 @@ def episode_durations(phq9: np.ndarray, days: np.ndarray) -> tuple[np.ndarray, n
     return np.array(durations, float), np.array(observed, bool), eligible
 
 
-def episode_value(model: Model, n: int, seed: int, workers: int, patients=None) -> dict[str, tuple[float, str]]:
+def episode_value(model: Model, n: int, seed: int, workers: int,
+                  patients=None) -> dict[str, tuple[float, str, tuple[float, float] | None]]:
     """T32: median duration of a virtual depressive episode after a 4-week severe stressor (protocol in the docs)."""
     from ..cohort import sample_patients
 
@@ -226,13 +237,13 @@ def episode_value(model: Model, n: int, seed: int, workers: int, patients=None) 
 CROSS_SECTION_DAYS = 120
 
 
-def cohort_values(model: Model, n: int = 1000, seed: int = 0, workers: int = 2) -> dict[str, tuple[float, str]]:
+def cohort_values(model: Model, n: int = 1000, seed: int = 0, workers: int = 2) -> dict[str, Computed]:
     """T18-T22 on a virtual cohort drawn from the priors (see the report for the definitions)."""
     from ..cohort import sample_patients
     from ..experiments import cross_section, trial
 
     patients = sample_patients(model, n, seed=seed)
-    v: dict[str, tuple[float, str]] = {}
+    v: dict[str, Computed] = {}
     # virtual probiotic trial (gutbrain.trial): every virtual patient in both arms (counterfactual placebo and probiotic,
     # 8 weeks); d = mean difference of the week-8 scores over the pooled SD of the two arms, paired bootstrap CI
     arms = {"placebo": "healthy-baseline", "probiotic": "probiotic-8-weeks"}
@@ -295,7 +306,7 @@ def judge(tid: str, value, tolerance: str) -> tuple[bool, float | str]:
     return bool(lo <= value <= hi), value
 
 
-def _unpack(entry) -> tuple[object, str, tuple[float, float] | None]:
+def _unpack(entry: Computed) -> tuple[TargetValue, str, tuple[float, float] | None]:
     """A computed target: ``(value, how)`` or ``(value, how, (lo, hi))`` (cohort targets with a CI)."""
     if len(entry) == 2:
         return entry[0], entry[1], None
@@ -311,10 +322,11 @@ def evaluate(model: Model, *, cohort_n: int = 1000, seed: int = 0, workers: int 
                                     or second_seed < 0):
         raise InputError("second_seed", second_seed, "a non-negative integer seed, or None for no second cohort",
                          f"e.g. second_seed={seed + 1}")
-    vals = reference_values(model)
+    vals: dict[str, Computed] = {}
+    vals.update(reference_values(model))
     vals.update(dose_response_values(model))
     vals.update(western_month_value(model))
-    again: dict = {}
+    again: dict[str, Computed] = {}
     if cohort_n:
         vals.update(cohort_values(model, cohort_n, seed, workers))
         if second_seed is not None:
@@ -328,7 +340,7 @@ def evaluate(model: Model, *, cohort_n: int = 1000, seed: int = 0, workers: int 
         tol = row["tolerance"]
         passed, shown = judge(tid, value, tol)
         res = TargetResult(tid, row["quantity"], row["value"], row["unit"], tol, shown, bool(passed), how, row["source"], ci)
-        if tid in again:
+        if second_seed is not None and tid in again:  # (``again`` is only filled with a second seed)
             value2, _, ci2 = _unpack(again[tid])
             passed2, shown2 = judge(tid, value2, tol)
             res.second_seed = {"seed": int(second_seed), "value": shown2, "passed": bool(passed2), "ci": ci2}

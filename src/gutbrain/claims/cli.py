@@ -32,13 +32,9 @@ def _table(results) -> Table:
 
 
 def _save(fig, path: Path) -> Path:
-    import matplotlib.pyplot as plt
+    from ..plotting import save_png
 
-    fig.text(0.5, 0.01, DISCLAIMER, ha="center", fontsize=6)
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_png(fig, path)
 
 
 def plot_claims(results, data_dir: Path) -> list[Path]:

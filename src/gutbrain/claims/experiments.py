@@ -14,14 +14,13 @@ eats the reference meals (three a day), as the built-in scenarios and the health
 
 from __future__ import annotations
 
-import multiprocessing as mp
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import xarray as xr
 
 from ..model.assemble import Model
+from ..parallel import map_jobs
 from ..scenarios import Episode, Scenario, diet_change, get, probiotic, stressor, therapy
 from ..simulation import daily_means, simulate
 
@@ -221,18 +220,9 @@ def run(models: Sequence[Model], names: Sequence[str] | None = None, *, workers:
         raise ValueError(f"the screening experiment {screen[0]!r} must be one of the experiments run")
     chunks = [list(models[i:i + chunk]) for i in range(0, len(models), chunk)]
     tasks = [(c, names, rtol, screen, np.arange(i * chunk, i * chunk + len(c)) == 0) for i, c in enumerate(chunks)]
-    parts: list[tuple[dict[str, xr.Dataset], np.ndarray]] = []
-    if workers <= 1 or len(chunks) == 1:
-        for k, task in enumerate(tasks):
-            parts.append(_run_chunk(task))
-            if progress:
-                progress(min((k + 1) * chunk, len(models)), len(models))
-    else:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-            for k, part in enumerate(pool.map(_run_chunk, tasks)):
-                parts.append(part)
-                if progress:
-                    progress(min((k + 1) * chunk, len(models)), len(models))
+    report = None if progress is None else (lambda k, _n: progress(min(k * chunk, len(models)), len(models)))
+    parts: list[tuple[dict[str, xr.Dataset], np.ndarray]] = map_jobs(_run_chunk, tasks, workers=workers, chunksize=1,
+                                                                      progress=report)
     out = {}
     for name in names:
         if screen is None or name == screen[0]:

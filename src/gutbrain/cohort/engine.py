@@ -148,10 +148,10 @@ def run_chunk(spec: dict, k: int) -> dict:
             "seconds": time.perf_counter() - t0, "pid": os.getpid()}
 
 
-def _solver_name() -> str:
-    from ..simulation import default_method
+def _solver_name(backend: str) -> str:
+    from ..solvers.registry import resolve
 
-    return default_method()
+    return resolve(backend, None, None).name
 
 
 def _warm_worker(digest_spec: dict | None = None) -> None:
@@ -264,7 +264,7 @@ class Cohort:
             "scenario_hash": scen.hash, "scenario_json": _store.to_json(scen.to_dict()), "n": self.n, "seed": self.seed,
             "method": self.method, "vary": "" if self.vary is None else ",".join(self.vary),
             "subtypes": ",".join(self.subtypes), "spread": self.spread, "days": days, "warmup_days": float(warmup_days),
-            "output_every": float(output_every), "backend": backend, "solver": _solver_name() if backend == "scipy" else "diffrax.Kvaerno5",
+            "output_every": float(output_every), "backend": backend, "solver": _solver_name(backend),
             "rtol": float(rtol), "atol": float(atol), "atol_scaled_by": "state typical magnitudes",
             "reduce": reduce, "outputs": list(outputs), "chunk": int(chunk), "n_chunks": -(-self.n // chunk),
             "created": _store.now(), "disclaimer": DISCLAIMER,
@@ -427,22 +427,22 @@ class _Executor:
 
     def _map_local(self, spec, todo):
         import multiprocessing as mp
-        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        from ..parallel import process_pool
 
         # fork (Linux): workers inherit the loaded machine code and need no ``__main__`` guard. The JAX
         # backend is multithreaded, so it gets fresh (spawned) workers; a scipy-backend child never calls JAX.
         if "fork" in mp.get_all_start_methods() and sys.platform.startswith("linux") and spec["backend"] != "jax":
-            ctx = mp.get_context("fork")
+            ctx = "fork"
             _warm_jit(_base_model(spec), spec["backend"])  # load once here; forked workers inherit it
             init_arg = None
         else:  # pragma: no cover - macOS/Windows
-            ctx, init_arg = mp.get_context("spawn"), spec
+            ctx, init_arg = "spawn", spec
         nw = min(self.workers, len(todo))
         import warnings
 
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called", category=RuntimeWarning)
-            self._pool = ProcessPoolExecutor(max_workers=nw, mp_context=ctx, initializer=_warm_worker, initargs=(init_arg,))
+        self._pool = process_pool(nw, context=ctx, initializer=_warm_worker, initargs=(init_arg,))
         queue = list(reversed(todo))
         running = set()
         while queue or running:

@@ -85,13 +85,14 @@ def life_scenario(diet: int, stress: int, sleep: int, days: float) -> Scenario:
 
 def cross_section_population(patients: Sequence[Model], *, seed: int = 0, days: float = 120.0, workers: int = 2,
                              output_every: float = 1.0):
-    """Simulate every adult under its own life; yields ``(indices, dataset)`` per stratum combination."""
+    """Simulate every adult under its own life; yields ``(indices, (diet, stress, sleep), dataset)`` per stratum
+    combination."""
     from ..simulation import simulate
 
     lives = draw_lives(len(patients), seed)
     combos = np.stack([lives["diet"], lives["stress"], lives["sleep"]], axis=1)
-    for key in sorted({tuple(int(v) for v in c) for c in combos}):
+    for key in sorted({(int(c[0]), int(c[1]), int(c[2])) for c in combos}):
         idx = np.flatnonzero((combos == key).all(axis=1))
-        members = [patients[i] for i in idx]
+        members = [patients[int(i)] for i in idx]
         ds = simulate(members, life_scenario(*key, days), days=days, output_every=output_every, throw=False, workers=workers)
         yield idx, key, ds

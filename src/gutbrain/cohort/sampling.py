@@ -74,9 +74,9 @@ def sample_blocks(model: Model, n: int, *, seed: int = 0, method: str = "sobol",
     names = [p.name for p in params]
     centre = {p.name: p.value for p in params}
     for s in subtypes:
-        for k, f in SUBTYPES[s].items():
-            p = model.parameters[k]
-            centre[k] = float(np.clip(centre[k] * f, p.lower, p.upper))
+        for pname, f in SUBTYPES[s].items():
+            p = model.parameters[pname]
+            centre[pname] = float(np.clip(centre[pname] * f, p.lower, p.upper))
     varied = [i for i, p in enumerate(params) if p.prior_kind != "fixed" and p.lower < p.upper
               and (vary is None or p.name in vary)]
     row = np.array([centre[k] for k in names])

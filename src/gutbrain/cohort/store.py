@@ -28,11 +28,15 @@ import time
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .._paths import check_new_output, check_parent, quiet_zarr
 from ..errors import InputError
+
+if TYPE_CHECKING:
+    import zarr
 
 __all__ = ["STATUS_CODES", "STATS", "FORMAT_VERSION", "open_cohort", "read_attrs", "read_done", "fingerprint_mismatch",
            "create_store", "write_chunk", "check_store_path", "stale_temps", "remove_stale_temps"]
@@ -52,6 +56,16 @@ FINGERPRINT_KEYS = ("cohort_format", "gutbrain_version", "model", "structure_dig
 _TMP = re.compile(r"\.(?P<name>.+)\.tmp-(?:(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-)?[0-9a-f]{8}")
 #: a temporary store in the old format (no process id) counts as abandoned once it has not changed for this long
 LEGACY_TMP_AGE_S = 3600.0
+
+
+def _array(g: zarr.Group, name: str) -> zarr.Array:
+    """The array ``name`` of group ``g`` (every member of a cohort store is an array, never a sub-group)."""
+    import zarr
+
+    arr = g[name]
+    if not isinstance(arr, zarr.Array):
+        raise TypeError(f"{name!r} in the cohort store is not a Zarr array")
+    return arr
 
 
 def _host() -> str:
@@ -81,7 +95,7 @@ def stale_temps(path: str | os.PathLike) -> list[Path]:
     """
     p = Path(path)
     parent = p.parent
-    out = []
+    out: list[Path] = []
     try:
         entries = list(parent.iterdir())
     except OSError:
@@ -147,7 +161,7 @@ def read_done(path: str | os.PathLike, n_chunks: int) -> np.ndarray:
     import zarr
 
     with quiet_zarr():
-        arr = zarr.open_group(str(path), mode="r", use_consolidated=False)["done"]
+        arr = _array(zarr.open_group(str(path), mode="r", use_consolidated=False), "done")
         try:
             return np.asarray(arr[:]) == 1
         except Exception:  # pragma: no cover - only after a crash inside a flag write
@@ -202,10 +216,17 @@ def create_store(path: str | os.PathLike, *, attrs: dict, params: Iterable[tuple
 
     path = Path(path)
     n_chunks = -(-n // chunk)
-    data, enc = {}, {}
+    # xarray's (dims, data, attrs) tuples and per-variable zarr encodings
+    data: dict[str, tuple[tuple[str, ...], Any, dict[str, object]]] = {}
+    enc: dict[str, dict[str, tuple[int, ...]]] = {}
+    dims: tuple[str, str]
+    shape: tuple[int, int]
+    coords: dict[str, object]
     if reduce == "summary":
         dims, shape, coords = ("patient", "stat"), (n, len(STATS)), {"stat": list(range(len(STATS)))}
     else:
+        if time_coord is None:
+            raise ValueError(f"reduce={reduce!r} needs a time coordinate (time_coord)")
         dims, shape, coords = ("patient", "time"), (n, len(time_coord)), {"time": ("time", time_coord, {"units": "day"})}
     # the placeholders are single dask chunks (never computed: only the metadata is written, unwritten zarr chunks
     # read as the fill value), so that their task graphs do not grow with the number of store chunks
@@ -237,7 +258,7 @@ def create_store(path: str | os.PathLike, *, attrs: dict, params: Iterable[tuple
             g = zarr.open_group(str(tmp), mode="r+", use_consolidated=False)
             written = 0
             for start, rows in params:
-                g["params"][start:start + len(rows)] = rows
+                _array(g, "params")[start:start + len(rows)] = rows
                 written += len(rows)
             if written != n:
                 raise ValueError(f"parameter blocks cover {written} of {n} patients")
@@ -263,9 +284,9 @@ def write_chunk(path: str | os.PathLike, k: int, start: int, values: dict[str, n
     with quiet_zarr():
         g = zarr.open_group(str(path), mode="r+", use_consolidated=False)
         for name, v in values.items():
-            g[name][start:stop] = v
-        g["status"][start:stop] = status.astype("int8")
-        g["done"][k] = 1
+            _array(g, name)[start:stop] = v
+        _array(g, "status")[start:stop] = status.astype("int8")
+        _array(g, "done")[k] = 1
 
 
 def read_params(path: str | os.PathLike, start: int, stop: int) -> np.ndarray:
@@ -273,7 +294,7 @@ def read_params(path: str | os.PathLike, start: int, stop: int) -> np.ndarray:
 
     with quiet_zarr():
         g = zarr.open_group(str(path), mode="r", use_consolidated=False)
-        return np.asarray(g["params"][start:stop])
+        return np.asarray(_array(g, "params")[start:stop])
 
 
 def open_cohort(path: str | os.PathLike, *, decode: bool = True):

@@ -163,10 +163,7 @@ def plot_bands(path, out_png: str | os.PathLike, outputs=None) -> Path:
     for ax in list(axes.flat)[len(outs):]:
         ax.axis("off")
     axes.flat[0].legend(fontsize=7)
-    fig.suptitle(f"{attrs['scenario']}: {attrs['n']} virtual patients ({attrs['reduce']} outputs). "
-                 "Research/education only, not medical advice.", fontsize=9)
-    fig.tight_layout()
-    out = Path(out_png)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    fig.suptitle(f"{attrs['scenario']}: {attrs['n']} virtual patients ({attrs['reduce']} outputs)", fontsize=9)
+    from ..plotting import save_png
+
+    return save_png(fig, Path(out_png))

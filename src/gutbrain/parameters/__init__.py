@@ -36,7 +36,7 @@ from ..errors import ParameterError, suggest
 
 __all__ = ["Parameter", "load_table", "ureg", "GRADES", "PRIOR_KINDS", "PUBLISHED_RTOL", "builtin_tables"]
 
-ureg = pint.UnitRegistry()
+ureg: pint.UnitRegistry[float] = pint.UnitRegistry()  # magnitudes are plain floats (unit conversion factors)
 ureg.define("cell = [cell_count]")
 ureg.define("CFU = [colony_forming_unit]")
 ureg.define("serving = [food_serving]")

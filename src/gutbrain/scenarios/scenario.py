@@ -214,7 +214,7 @@ class Scenario:
                         "shift one episode or merge them into one" + (
                             f"; to change the baseline {ch} from a day on, use scenario.then(day, {ch}=level)"
                             if ch in _LIFESTYLE else ""))
-        days_sorted = {}
+        days_sorted: dict[float, list[Meal]] = {}  # meals by clock time
         for m in self.meals:
             for other in days_sorted.get(round(m.time, 6), []):
                 if m.start_day < other.end_day and other.start_day < m.end_day:
@@ -222,9 +222,9 @@ class Scenario:
                                         "remove the duplicate or give different start/end days")
             days_sorted.setdefault(round(m.time, 6), []).append(m)
         daily = sorted(self.meals, key=lambda m: m.time)
-        for a, b in zip(daily, daily[1:], strict=False):
-            if a.start_day < b.end_day and b.start_day < a.end_day and a.time + a.minutes / 60 > b.time:
-                raise ScenarioError("meals", f"meal at {a.time:g} h lasting {a.minutes:g} min overlaps meal at {b.time:g} h",
+        for m0, m1 in zip(daily, daily[1:], strict=False):
+            if m0.start_day < m1.end_day and m1.start_day < m0.end_day and m0.time + m0.minutes / 60 > m1.time:
+                raise ScenarioError("meals", f"meal at {m0.time:g} h lasting {m0.minutes:g} min overlaps meal at {m1.time:g} h",
                                     "meals that end before the next begins", "shorten or move a meal")
 
     def check_horizon(self, days: float) -> None:

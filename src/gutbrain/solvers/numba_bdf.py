@@ -31,6 +31,7 @@ import importlib
 import os
 import sys
 from pathlib import Path
+from typing import Literal, TypedDict
 
 import numpy as np
 from llvmlite import ir
@@ -66,11 +67,20 @@ GAMMA = tuple(float(v) for v in _GAMMA)
 ALPHA = tuple(float(v) for v in (1.0 - _KAPPA) * _GAMMA)
 ERROR_CONST = tuple(float(v) for v in _KAPPA * _GAMMA + 1.0 / np.arange(1, MAX_ORDER + 2))
 
-_JIT = {"error_model": "numpy"}  # float division by zero gives inf/nan (as NumPy), never raises
+
+
+class _JitOptions(TypedDict, total=False):
+    """Keyword options passed to ``njit`` (typed so that ``**`` unpacking matches its signature)."""
+
+    error_model: Literal["python", "numpy"]
+    inline: Literal["never", "always"]
+
+
+_JIT: _JitOptions = {"error_model": "numpy"}  # float division by zero gives inf/nan (as NumPy), never raises
 # Functions receiving ``rhs``/``jac`` are inlined into their caller at the numba IR level: the
 # dispatchers are then called directly and never passed as run-time values, which would keep
 # numba from caching the compiled driver.
-_JIT_FN = {"error_model": "numpy", "inline": "always"}
+_JIT_FN: _JitOptions = {"error_model": "numpy", "inline": "always"}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import warnings
 import numpy as np
 from scipy.integrate import odeint, solve_ivp
 
+from ..errors import SolverFailure  # re-exported here; its home is gutbrain.errors
 from ..model.assemble import Structure
 from ..scenarios.scenario import Schedule
 from .codegen import numpy_functions
@@ -33,8 +34,6 @@ def default_method() -> str:
     return "BDF-split" if numba_codegen.available() else "LSODA"
 
 
-class SolverFailure(RuntimeError):
-    pass
 
 
 def rhs_and_jacobian(structure: Structure):

@@ -43,7 +43,7 @@ from . import numba_bdf
 GRID_H = 1.0 / 60.0  # recording grid of the upstream block (h)
 DAY = 24.0
 
-_PARTITIONS: dict[str, object] = {}
+_PARTITIONS: dict[str, Partition | None] = {}  # by structure digest; None: no upstream block
 _DRIVERS: dict[str, object] = {}
 
 

@@ -20,7 +20,6 @@ import csv
 import io
 import json
 import math
-import multiprocessing as mp
 import os
 import re
 import threading
@@ -46,6 +45,7 @@ from starlette.routing import Match
 
 from .._version import __version__
 from ..errors import DISCLAIMER, GutbrainError, suggest
+from ..parallel import process_pool
 from . import isolated, worker
 from .scenario_body import ShapeError, check_scenario_body
 
@@ -245,8 +245,7 @@ class Service:
             with self._lock:
                 if self._pool is None:
                     if self.workers > 0:
-                        ctx = mp.get_context("spawn")
-                        pool = cf.ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=worker.init_worker)
+                        pool = process_pool(self.workers, initializer=worker.init_worker)
                         self.warm_futures = [pool.submit(worker.warm_up) for _ in range(self.workers)]
                     else:  # one thread: scipy's odeint (LSODA) is not re-entrant
                         pool = cf.ThreadPoolExecutor(1, thread_name_prefix="gutbrain-sim")
