@@ -169,6 +169,15 @@ def test_explorer_end_to_end(server, chromium_browser):
     _wait_run(page, n)
     assert page.locator("#timeline rect[opacity]").count() >= 2
     assert "custom, 30 days" in page.inner_text("#status")
+    # treatments come from the model's input list: the SSRI-like input (docs/contributing.md) is offered
+    # although neither index.html nor app.js names it
+    n = _runs(page)
+    page.check("#ssri-on")
+    page.fill("#ssri-start", "3")
+    page.dispatch_event("#ssri-start", "change")
+    _wait_run(page, n)
+    assert page.locator("#timeline rect[opacity]").count() >= 3
+    assert "SSRI" in page.inner_text("#timeline-cap")
     page.evaluate("document.activeElement.blur(); window.scrollTo(0, 0)")
     page.screenshot(path=str(ARTIFACTS / "explorer-desktop-1280.png"), full_page=False)
     page.locator("#axis").scroll_into_view_if_needed()

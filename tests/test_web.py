@@ -511,3 +511,22 @@ def test_latency_of_a_90_day_simulation(client):
     med, p95 = float(np.median(times)), float(np.percentile(times, 95))
     print(f"90-day simulation request latency: median {med:.2f} s, p95 {p95:.2f} s")
     assert math.isfinite(med) and med < 60
+
+
+def test_builder_controls_come_from_the_models_input_list(client, model):
+    """Every input with a control is served by /api/inputs; the page and script name none of the treatments."""
+    from pathlib import Path
+
+    r = client.get("/api/inputs")
+    assert r.status_code == 200
+    served = {i["name"]: i["control"] for i in r.json()["inputs"]}
+    assert set(served) == {i.name for i in model.inputs}
+    with_control = {i.name for i in model.inputs if i.control is not None}
+    assert {k for k, c in served.items() if c} == with_control and "ssri" in with_control
+    static = Path(gutbrain.__file__).parent / "web" / "static"
+    page = (static / "index.html").read_text() + (static / "app.js").read_text()
+    for name in with_control:
+        c = served[name]
+        if c["kind"] == "treatment":
+            assert f'"{c["id"]}-on"' not in page and f"#{c['id']}-on" not in page, name
+    assert "ssri" not in page.lower()

@@ -76,7 +76,7 @@ def phases(ds: xr.Dataset, scenario, max_phases: int = 6) -> list[tuple[float, f
     t0, t1 = float(ds["time"].values[0]), float(ds["time"].values[-1])
     eps = [(a, b, n) for a, b, n in _episodes(scenario) if b > t0 and a < t1]
     cuts = sorted({t0, t1, *(min(max(a, t0), t1) for a, _, _ in eps), *(min(max(b, t0), t1) for _, b, _ in eps)})
-    out = []
+    out: list[tuple[float, float, str]] = []
     for a, b in zip(cuts[:-1], cuts[1:], strict=True):
         if b - a < 1e-9:
             continue

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import time as _time
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -171,7 +172,7 @@ def simulate(model: Model | Sequence[Model], scenario: Scenario | str = "healthy
     """
     scenario = get(scenario)
     many = not isinstance(model, Model)
-    models = list(model) if many else [model]
+    models: list[Model] = [model] if isinstance(model, Model) else list(model)
     if not models or not all(isinstance(m, Model) for m in models):
         raise InputError("model", type(model).__name__, "a Model or a non-empty sequence of Models", "use gutbrain.load_model()")
     if len({m.structure.digest for m in models}) != 1:
@@ -221,7 +222,7 @@ def simulate(model: Model | Sequence[Model], scenario: Scenario | str = "healthy
         "wall_time_s": round(_time.perf_counter() - started, 3), "disclaimer": DISCLAIMER,
     })
     if keep is not None:
-        ds = ds[[*keep, *(v for v in ds.data_vars if v.startswith("input_")), "status"]]
+        ds = ds[[*keep, *(str(v) for v in ds.data_vars if str(v).startswith("input_")), "status"]]
     if reducer is not None:
         ds = reducer(ds)
     if not many and "patient" in ds.dims:
@@ -302,7 +303,7 @@ def _check_observables(model: Model, observables) -> list[str] | None:
 
 
 def _per_patient_vars(ds: xr.Dataset) -> list[str]:
-    return [v for v in ds.data_vars if "time" in ds[v].dims and not v.startswith("input_")]
+    return [str(v) for v in ds.data_vars if "time" in ds[v].dims and not str(v).startswith("input_")]
 
 
 def _day_starts(t_days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -335,7 +336,7 @@ def reduce_daily(ds: xr.Dataset) -> xr.Dataset:
     """
     t = np.asarray(ds["time"].values, float)
     _, starts = _day_starts(t)
-    data = {}
+    data: dict[Hashable, xr.DataArray | tuple[tuple[Hashable, ...], np.ndarray, dict[Any, Any]]] = {}
     for v in ds.data_vars:
         if "time" not in ds[v].dims:
             data[v] = ds[v]
@@ -344,7 +345,7 @@ def reduce_daily(ds: xr.Dataset) -> xr.Dataset:
         dims = tuple(d for d in ds[v].dims if d != "time") + ("day",)
         days, means = daily_means(t, x)
         data[v] = (dims, means, {**ds[v].attrs, "reduced": "daily mean"})
-        if not v.startswith("input_"):
+        if not str(v).startswith("input_"):
             data[f"{v}_min"] = (dims, np.minimum.reduceat(x, starts, axis=-1), {**ds[v].attrs, "reduced": "daily minimum"})
             data[f"{v}_max"] = (dims, np.maximum.reduceat(x, starts, axis=-1), {**ds[v].attrs, "reduced": "daily maximum"})
     coords = {k: ds.coords[k] for k in ds.coords if k != "time"}
@@ -413,7 +414,7 @@ def _grouped(models, y_init, scenario, workers, size, kwargs) -> xr.Dataset:
 
 def _dataset(models, scenario, schedule, ts, ys, status) -> xr.Dataset:
     m0 = models[0]
-    data = {}
+    data: dict[str, tuple[tuple[str, ...], np.ndarray] | tuple[tuple[str, ...], np.ndarray, dict[str, Any]]] = {}
     for j, s in enumerate(m0.states):
         data[s.name] = (("patient", "time"), ys[:, :, j], {"units": s.unit, "long_name": s.description, "module": s.module, "kind": "state"})
     obs = {k: np.full((len(models), len(ts)), np.nan) for k in m0.observable_names}

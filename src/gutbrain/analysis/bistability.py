@@ -304,12 +304,12 @@ def run(params: Mapping[str, float] | None = None, *, levels: Sequence[float] | 
     default = np.linspace(0, 0.6, 13) if axis == "stress" else np.linspace(0, 1, 11)
     levels = list(levels) if levels is not None else list(np.round(default, 3))
     label = _patient_label(params)
-    kw = dict(settle_days=settle_days, workers=workers, axis=axis, stress=stress)
-    maps = [sweep(params, levels, label=label, **kw)]
+    maps = [sweep(params, levels, label=label, settle_days=settle_days, workers=workers, axis=axis, stress=stress)]
     if progress:
         progress(maps[-1].summary)
     if maps[0].region is None and fallback:
-        maps.append(sweep(fallback, levels, label="subtype " + ", ".join(f"{k}={v:g}" for k, v in fallback.items()), **kw))
+        maps.append(sweep(fallback, levels, label="subtype " + ", ".join(f"{k}={v:g}" for k, v in fallback.items()),
+                          settle_days=settle_days, workers=workers, axis=axis, stress=stress))
         if progress:
             progress(maps[-1].summary)
     if validate_points:
@@ -358,7 +358,7 @@ class ScanMap:
     @property
     def onset(self) -> float | None:
         """Smallest scanned value of the parameter with two steady states at some level, or None."""
-        rows = [v for v, b in zip(self.values, self.bistable.any(axis=1), strict=True) if b]
+        rows = [v for v, b in zip(self.values, np.asarray(self.bistable.any(axis=1)), strict=True) if b]
         return min(rows) if rows else None
 
     @property
@@ -414,8 +414,8 @@ class ScanMap:
         if self.onset is None:
             return []
         bm = self.maps[self.values.index(self.onset)]
-        lv = [x for x, b in zip(bm.levels, bm.bistable, strict=True) if b]
-        lv = lv[len(lv) // 2]
+        mid = [x for x, b in zip(bm.levels, bm.bistable, strict=True) if b]
+        lv = mid[len(mid) // 2]
         return [validate(bm, lv, br, days=days) for br in ("healthy", "dysregulated")]
 
     @property
@@ -456,10 +456,9 @@ def scan(name: str, values: Sequence[float], levels: Sequence[float] | None = No
     if len(vals) < 2:
         raise InputError("scan values", values, "at least one value other than the patient's own",
                          f"e.g. {name}={spec.value:g}:{spec.upper:g}:9")
-    if levels is None:
-        levels = np.linspace(0, 0.6, 13) if axis == "stress" else np.linspace(0, 1, 11)
-    levels = [float(x) for x in np.round(levels, 4)]
-    jobs = [dict(params=dict(params or {}, **{name: v}), levels=levels, settle_days=settle_days, average_days=average_days, tol=tol,
+    grid = levels if levels is not None else (np.linspace(0, 0.6, 13) if axis == "stress" else np.linspace(0, 1, 11))
+    level_list = [float(x) for x in np.round(grid, 4)]
+    jobs = [dict(params=dict(params or {}, **{name: v}), levels=level_list, settle_days=settle_days, average_days=average_days, tol=tol,
                  workers=1, label=f"{name}={v:g}", axis=axis, stress=stress, model=base) for v in vals]
     maps = _map(_sweep_job, jobs, workers)
     return ScanMap(name, vals, ref_value, maps, axis, time.perf_counter() - t0, label or _patient_label(params),
@@ -588,25 +587,25 @@ def _hpa_orbits(model: Model, grid: np.ndarray, days: int = 4):
 
 
 def hpa_gr_steady_states(model: Model | None = None, params: Mapping[str, float] | None = None, *,
-                         grid: Sequence[float] | None = None, orbits=None) -> GRSteadyStates:
+                         grid: Sequence[float] | np.ndarray | None = None, orbits=None) -> GRSteadyStates:
     """Steady states of the HPA + GR subsystem of ``model`` (default: reference) with ``params`` changed."""
     from .. import load_model
 
     m = (model or load_model()).with_params(dict(params or {}))
-    grid = np.asarray(grid if grid is not None else np.concatenate([np.linspace(0.05, 3, 60), np.geomspace(3.1, 60, 50)]), float)
-    orbits = orbits if orbits is not None else _hpa_orbits(m, grid)
+    grid_gr = np.asarray(grid if grid is not None else np.concatenate([np.linspace(0.05, 3, 60), np.geomspace(3.1, 60, 50)]), float)
+    orbits = orbits if orbits is not None else _hpa_orbits(m, grid_gr)
     _, f_gr = _hpa_gr_functions(m)
-    rate = np.array([float(np.mean(f_gr(list(y), g))) for g, y in zip(grid, orbits, strict=True)])
+    rate = np.array([float(np.mean(f_gr(list(y), g))) for g, y in zip(grid_gr, orbits, strict=True)])
     cort = np.array([float(np.mean(y[HPA_BLOCK.index("CORT")])) for y in orbits])
     gr, stable, cs = [], [], []
     for i in np.where(np.sign(rate[:-1]) != np.sign(rate[1:]))[0]:
-        a, b = grid[i], grid[i + 1]
+        a, b = grid_gr[i], grid_gr[i + 1]
         ra, rb = rate[i], rate[i + 1]
         root = float(a + (b - a) * ra / (ra - rb))  # linear between grid points
         gr.append(float(root))
         stable.append(bool(rate[i] > 0 > rate[i + 1]))
         cs.append(float(np.interp(root, [a, b], cort[i:i + 2])))
-    return GRSteadyStates(dict(params or {}), gr, stable, cs, grid.tolist(), rate.tolist())
+    return GRSteadyStates(dict(params or {}), gr, stable, cs, grid_gr.tolist(), rate.tolist())
 
 
 def gr_scan(K_values: Sequence[float], f_values: Sequence[float], model: Model | None = None) -> dict:

@@ -282,9 +282,10 @@ class SensitivityResult:
         for t, i in zip(ax.get_yticklabels(), idx, strict=True):
             t.set_color(colours[self.grades[i]])
         ax.set_title(title, fontsize=9)
+        from matplotlib.artist import Artist
         from matplotlib.patches import Patch
 
-        handles = [Patch(color=c, label=f"grade {g}") for g, c in colours.items()]
+        handles: list[Artist] = [Patch(color=c, label=f"grade {g}") for g, c in colours.items()]
         if self.method == "sobol":
             handles += ax.get_legend_handles_labels()[0]
         ax.legend(handles=handles, fontsize=7, loc="lower right")

@@ -15,6 +15,7 @@ eats the reference meals (three a day), as the built-in scenarios and the health
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TypedDict
 
 import numpy as np
 import xarray as xr
@@ -77,9 +78,15 @@ EXPERIMENTS: dict[str, tuple[Callable[[], Scenario], float]] = {
 
 #: stressors of increasing duration for the hysteresis plot (C8): stress 0.8 from day 7 for D days, then 60 days
 STRESS_DURATIONS = (14, 28, 56, 84)
+
+
+def _stress_of(d: int) -> Callable[[], Scenario]:
+    """The scenario factory of the ``d``-day stressor (a closure per duration)."""
+    return lambda: Scenario(name=f"stress-{d}-days", episodes=stressor(7, d, 0.8), days=7 + d + 60, meals=MEALS)
+
+
 for _d in STRESS_DURATIONS:
-    EXPERIMENTS[f"stress_{_d}d"] = ((lambda d=_d: Scenario(name=f"stress-{d}-days", episodes=stressor(7, d, 0.8), days=7 + d + 60,
-                                                           meals=MEALS)), 7.0 + _d + 60.0)
+    EXPERIMENTS[f"stress_{_d}d"] = (_stress_of(_d), 7.0 + _d + 60.0)
 
 #: branch -> (parent, day): identical inputs up to ``day``, so the branch starts from the parent's state there
 BRANCHES: dict[str, tuple[str, float]] = {
@@ -123,7 +130,12 @@ def _state_at(ds: xr.Dataset, model: Model, day: float) -> np.ndarray:
     return np.stack([at[s.name].values for s in model.states], axis=-1)
 
 
-def _tolerances(rtol: float) -> dict[str, float]:
+class _Tolerances(TypedDict):
+    rtol: float
+    atol: float
+
+
+def _tolerances(rtol: float) -> _Tolerances:
     return {"rtol": rtol, "atol": rtol * 1e-2}  # atol is scaled by each state's typical magnitude
 
 

@@ -95,6 +95,7 @@ def _reduce(v: np.ndarray, t_h: np.ndarray, reduce: str, day_index: np.ndarray |
     if reduce == "none":
         return v
     if reduce == "daily":
+        assert day_index is not None, "reduce='daily' needs the day of each sample"
         sums = np.bincount(day_index, weights=v, minlength=n_days)[:n_days]
         cnt = np.bincount(day_index, minlength=n_days)[:n_days]
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -305,8 +306,8 @@ class Cohort:
             Delete an existing cohort store at ``store`` first.
         """
         started = time.perf_counter()
-        scen, days, outputs = self._options(scenario, days, chunk, backend, executor, workers, outputs, reduce,
-                                            output_every, warmup_days, rtol, atol, progress)
+        scen, days, output_names = self._options(scenario, days, chunk, backend, executor, workers, outputs, reduce,
+                                                 output_every, warmup_days, rtol, atol, progress)
         path = _store.check_store_path(store)
         _store.remove_stale_temps(path)  # left by a creation that was killed before it finished
         exists = _store.is_store(path)
@@ -326,7 +327,7 @@ class Cohort:
             if chunk is None:
                 chunk = int(stored.get("chunk", auto_chunk(self.n)))
         chunk = int(chunk or auto_chunk(self.n))
-        attrs = self._attrs(scen, days, backend, rtol, atol, warmup_days, output_every, reduce, outputs, chunk)
+        attrs = self._attrs(scen, days, backend, rtol, atol, warmup_days, output_every, reduce, output_names, chunk)
         if exists:
             diffs = _store.fingerprint_mismatch(stored, attrs)
             if diffs:
@@ -348,7 +349,7 @@ class Cohort:
                     tcoord = np.arange(int(math.ceil(days - 1e-9)), dtype=float)
                 else:
                     tcoord = None
-                _store.create_store(path, attrs=attrs, params=params, param_names=names, outputs=outputs, units=units,
+                _store.create_store(path, attrs=attrs, params=params, param_names=names, outputs=output_names, units=units,
                                     reduce=reduce, time_coord=tcoord, chunk=chunk, n=self.n)
                 stored = _store.read_attrs(path)
                 if _store.fingerprint_mismatch(stored, attrs):  # another process created it meanwhile
@@ -362,7 +363,7 @@ class Cohort:
                     "model": self.model.name, "structure_digest": self.model.structure.digest,
                     "parameter_hash": self.model.param_hash, "scenario_obj": scen, "days": days, "backend": backend,
                     "rtol": float(rtol), "atol": float(atol), "warmup_days": float(warmup_days),
-                    "output_every": float(output_every), "reduce": reduce, "outputs": outputs}
+                    "output_every": float(output_every), "reduce": reduce, "outputs": output_names}
             n_ok = n_failed = 0
             for res in pool.map_chunks(spec, todo):
                 n_ok += res["n_ok"]

@@ -50,6 +50,33 @@ class Quantity:
 
 
 @dataclass(frozen=True)
+class Control:
+    """How the web explorer's scenario builder offers an input (the controls are built from this, not hand-written).
+
+    ``kind`` is ``"diet"`` (a slider for the diet from day 0) or ``"treatment"`` (an episode: a level, a start
+    day and a duration). ``lower``/``upper`` narrow the slider or level field to a useful range inside the
+    input's own bounds; ``start_day``/``days``/``max_days`` are a treatment's defaults and longest duration.
+    """
+
+    kind: str
+    label: str
+    id: str
+    step: float
+    unit_label: str = ""
+    lower: float | None = None
+    upper: float | None = None
+    level: float | None = None
+    start_day: float = 28.0
+    days: float = 56.0
+    max_days: float = 365.0
+    colour: str = "#555555"
+
+    def __post_init__(self):
+        if self.kind not in ("diet", "treatment"):
+            raise ValueError(f"Control.kind must be 'diet' or 'treatment', not {self.kind!r}")
+
+
+@dataclass(frozen=True)
 class Input:
     name: str
     unit: str
@@ -57,6 +84,13 @@ class Input:
     lower: float
     upper: float
     description: str
+    control: Control | None = None  #: how the web explorer offers it (None: not offered in the builder)
+
+    def __post_init__(self):
+        c = self.control
+        if c is not None and not (self.lower <= (c.lower if c.lower is not None else self.lower)
+                                  < (c.upper if c.upper is not None else self.upper) <= self.upper):
+            raise ValueError(f"input {self.name}: the control's range must lie inside the input's bounds")
 
 
 class Namespace:

@@ -35,7 +35,7 @@ QUANTITIES = (
     Quantity("kyn_trp", "umol/mmol", "kynurenine/tryptophan ratio", lambda ns: 1000 * ns.KYN / ns.TRP, observable=True),
     Quantity("serotonin_brain", "dimensionless", "brain serotonin availability index (1 = reference)",
              lambda ns: (ns.TRP / (ns.TRP + ns.Km_tph)) / (ns.trp_ref / (ns.trp_ref + ns.Km_tph))
-             / (1 + ns.a_qa_5ht * (ns.QA - 1)), observable=True),
+             / (1 + ns.a_qa_5ht * (ns.QA - 1)) * (1 + ns.g_ssri_5ht * ns.ssri), observable=True),
     Quantity("gaba_signal", "dimensionless", "GABAergic calming signal index (1 = reference)",
              lambda ns: (1 + ns.g_gaba_lab * (ns.Bl / ns.Bl_ref - 1) + ns.g_gaba_pro * ns.Bpro) * ns.VAG ** ns.g_gaba_vagal,
              observable=True),

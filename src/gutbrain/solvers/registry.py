@@ -42,11 +42,23 @@ __all__ = ["SOLVERS", "DiffraxSolver", "RoadRunnerSolver", "ScipySolver", "Solve
 class Solver(Protocol):
     """What :func:`gutbrain.simulate` needs from a solver."""
 
-    name: str
-    description: str
-    #: ``stiff``, ``batched`` (integrates many patients in one call), ``gpu``, ``processes`` (may be spread
-    #: over worker processes), ``start_anywhere`` (can start at any time on the scenario clock), ``backend``
-    capabilities: Mapping[str, Any]
+    # read-only members (properties), so that frozen dataclasses and plain class attributes both satisfy them
+
+    @property
+    def name(self) -> str:
+        """The registry name, recorded in ``attrs["solver"]``."""
+        ...
+
+    @property
+    def description(self) -> str:
+        """One line on what runs."""
+        ...
+
+    @property
+    def capabilities(self) -> Mapping[str, Any]:
+        """``stiff``, ``batched`` (integrates many patients in one call), ``gpu``, ``processes`` (may be spread
+        over worker processes), ``start_anywhere`` (can start at any time on the scenario clock), ``backend``."""
+        ...
 
     def prepare(self, model) -> None:
         """Load or compile what the solver needs for ``model``'s structure (called once per process)."""

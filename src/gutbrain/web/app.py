@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures as cf
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -866,7 +867,9 @@ def create_app(*, limits: Limits | None = None, workers: int | None = None,
     @app.get("/api/inputs", tags=["catalogue"], summary="Scenario input channels with units and ranges", responses=_errors())
     def list_inputs():
         return {"inputs": [{"name": i.name, "unit": i.unit, "default": i.default, "lower": i.lower, "upper": i.upper,
-                            "description": i.description} for i in svc.model.inputs], "disclaimer": DISCLAIMER}
+                            "description": i.description,
+                            "control": None if i.control is None else dataclasses.asdict(i.control)}
+                           for i in svc.model.inputs], "disclaimer": DISCLAIMER}
 
     # simulation ---------------------------------------------------------------------------------
     @app.post("/api/simulate", tags=["simulation"], summary="Run one simulation (JSON or CSV)",

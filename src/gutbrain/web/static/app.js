@@ -61,7 +61,7 @@ const EDGES = [
 ];
 
 const EXTRA_VARS = ["ANX", "DEP", "PS", "VAG", "SNS", "beneficial", "inflammation", "serotonin_brain", "kyn_trp"];
-const state = { params: {}, traits: {}, last: null, prev: null, runs: 0, seq: 0, cursor: null, scenarios: [], maxDays: 365 };
+const state = { params: {}, traits: {}, treatments: [], last: null, prev: null, runs: 0, seq: 0, cursor: null, scenarios: [], maxDays: 365 };
 
 /* Plotly options: the explorer works offline, so no mode-bar button may reach a third party. The cloud and
    Chart Studio switches are set explicitly (their defaults differ between plotly.js versions) and the
@@ -135,6 +135,38 @@ function traitOverrides() {
 }
 
 function num(id) { return Number($("#" + id).value); }
+
+/* The builder's diet sliders and treatment episodes, built from the model's input list (GET /api/inputs:
+   each input with a `control`), so an input added to the model appears here without editing this file. */
+function buildInputControls(inputs) {
+  const attrs = (o) => Object.entries(o).map(([k, v]) => `${k}="${escapeHtml(v)}"`).join(" ");
+  state.treatments = [];
+  const diet = $("#diet-controls"), treat = $("#treatment-controls");
+  diet.innerHTML = ""; treat.innerHTML = "";
+  for (const inp of inputs) {
+    const c = inp.control;
+    if (!c) continue;
+    const lo = c.lower ?? inp.lower, hi = c.upper ?? inp.upper;
+    const div = document.createElement("div");
+    if (c.kind === "diet") {
+      div.className = "slider";
+      div.innerHTML = `<label for="${c.id}">${escapeHtml(c.label)} <output for="${c.id}"></output>${c.unit_label ? " " + escapeHtml(c.unit_label) : ""}</label>
+        <input ${attrs({ id: c.id, type: "range", min: lo, max: hi, step: c.step, value: inp.default, "data-input": inp.name })}>`;
+      diet.appendChild(div);
+    } else {
+      div.className = "episode"; div.dataset.input = inp.name;
+      div.innerHTML = `<label class="check"><input id="${c.id}-on" type="checkbox"> ${escapeHtml(c.label)}</label>
+        <div class="row">
+          <label for="${c.id}-level">${escapeHtml(c.unit_label || "Level")} <input ${attrs({ id: c.id + "-level", type: "number", min: lo, max: hi, step: c.step, value: c.level ?? hi })}></label>
+          <label for="${c.id}-start">Start day <input ${attrs({ id: c.id + "-start", type: "number", min: 0, max: 364, step: 1, value: c.start_day })}></label>
+          <label for="${c.id}-days">Days <input ${attrs({ id: c.id + "-days", type: "number", min: 1, max: c.max_days, step: 1, value: c.days })}></label>
+        </div>`;
+      div.title = inp.description;
+      treat.appendChild(div);
+      state.treatments.push({ input: inp.name, label: c.label, id: c.id, colour: c.colour });
+    }
+  }
+}
 const count = (x) => x.toLocaleString("en-US", { maximumFractionDigits: 6 });
 
 /* The run's length: whole days within 1 and the server's limit. What was changed goes to `notes`;
@@ -181,7 +213,7 @@ function customScenario(days, notes = []) {
   const gi = num("meal-gi");
   const sc = {
     name: "custom", description: "built in the explorer", days,
-    diet: { fibre: num("fibre"), sugar: num("sugar"), processed: num("processed"), fermented: num("fermented") },
+    diet: Object.fromEntries($$("#diet-controls input[data-input]").map((el) => [el.dataset.input, Number(el.value)])),
     meals: [{ time: 7.5, carbs: 50, gi }, { time: 12.5, carbs: 70, gi }, { time: 19.0, carbs: 70, gi }],
     episodes: [],
   };
@@ -194,16 +226,17 @@ function customScenario(days, notes = []) {
     sc.episodes.push(Object.assign({ input, level: level ?? builderNum(prefix + "-level", notes), start_day: start, days: dur, label: input }, extra || {}));
   };
   if (num("stress") > 0) ep("stress", "Stress", "stress", num("stress"), $("#stress-work").checked ? { daily_window: [8, 19] } : {});
-  if ($("#abx-on").checked) ep("antibiotic", "Antibiotic course", "abx");
-  if ($("#pro-on").checked) ep("probiotic", "Probiotic", "pro");
-  if ($("#ther-on").checked) ep("therapy", "Psychological therapy", "ther");
+  for (const t of state.treatments) if ($(`#${t.id}-on`).checked) ep(t.input, t.label, t.id);
   return sc;
 }
 
 function drawTimeline() {
   const t = $("#timeline"); t.innerHTML = "";
   const days = clampDays();
-  const rows = [["stress", "Stress", "#b2182b"], ["antibiotic", "Antibiotic", "#7b3294"], ["probiotic", "Probiotic", "#1b7837"], ["therapy", "Therapy", "#2166ac"]];
+  const rows = [["stress", "Stress", "#b2182b"], ...state.treatments.map((x) => [x.input, x.label.split(" ")[0], x.colour])];
+  const yAxis = 6 + rows.length * 18 + 10;
+  t.setAttribute("viewBox", `0 0 320 ${yAxis + 4}`);
+  t.style.height = `${yAxis + 4}px`;
   const x0 = 58, x1 = 314, sx = (d) => x0 + (x1 - x0) * Math.min(d, days) / days;
   const sc = customScenario(days);
   const title = [];
@@ -219,7 +252,7 @@ function drawTimeline() {
   });
   for (let k = 0; k <= 4; k++) {
     const d = Math.round(days * k / 4);
-    svg("text", { x: sx(d) - (k === 4 ? 14 : k === 0 ? 0 : 6), y: 88 }, t).textContent = `d${d}`;
+    svg("text", { x: sx(d) - (k === 4 ? 14 : k === 0 ? 0 : 6), y: yAxis }, t).textContent = `d${d}`;
   }
   $("#timeline-cap").textContent = "Timeline of the custom scenario: " + (title.length ? title.join("; ") : "no episodes (diet only)") + ".";
 }
@@ -551,7 +584,8 @@ async function init() {
   if (typeof Plotly === "undefined") { setStatus("The plotting library did not load (is plotly installed on the server?).", "error"); return; }
   keepModeBarsOutOfTabOrder();
   try {
-    const [sc, params, index] = await Promise.all([api("/api/scenarios"), api("/api/parameters"), api("/api")]);
+    const [sc, params, index, inputs] = await Promise.all([api("/api/scenarios"), api("/api/parameters"), api("/api"), api("/api/inputs")]);
+    buildInputControls(inputs.inputs);
     state.maxDays = Math.floor(index.limits.max_days);
     $("#days").max = state.maxDays;
     state.scenarios = sc.scenarios;
