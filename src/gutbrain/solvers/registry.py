@@ -152,7 +152,7 @@ class RoadRunnerSolver:
     capabilities: Mapping[str, Any] = field(default_factory=lambda: _capabilities(start_anywhere=False, backend="roadrunner"))
 
     def prepare(self, model) -> None:
-        from ..sbml import _roadrunner
+        from ..sbml.roadrunner import _roadrunner
 
         _roadrunner()
 
