@@ -32,7 +32,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, write  # noqa: E402
+import contextlib
+
+from _common import RESULTS, write
 
 CHILD = r"""
 import json, sys, time
@@ -58,10 +60,8 @@ def _tree_rss(proc) -> tuple[int, int]:
         main = proc.memory_info().rss
         kids = 0
         for c in proc.children(recursive=True):
-            try:
+            with contextlib.suppress(psutil.Error):
                 kids += c.memory_info().rss
-            except psutil.Error:
-                pass
         return main, main + kids
     except psutil.Error:
         return 0, 0

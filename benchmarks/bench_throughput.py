@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import write  # noqa: E402
+from _common import write
 
 MAIN = ("gad7", "phq9", "cortisol_nmol", "CORT", "CRP", "IL6", "lm_ratio", "plasma_endotoxin", "portal_butyrate", "glucose",
         "hrv_rmssd", "beneficial", "kyn_trp")

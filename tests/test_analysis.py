@@ -193,12 +193,12 @@ def test_example_diary_reads_cleanly():
     assert d.n_days == 60 and set(d.observed()) == {"mood", "gad2", "gi_symptoms", "cortisol_am", "crp"}
 
 
-@pytest.mark.parametrize("edit, match", [
+@pytest.mark.parametrize(("edit", "match"), [
     (lambda r: [{k: v for k, v in x.items() if k != "stress"} for x in r], "stress"),
     (lambda r: [{**x, "date": "03/04/2024"} if i == 3 else x for i, x in enumerate(r)], "line 5, date"),
     (lambda r: [{**x, "mood": "12"} if i == 5 else x for i, x in enumerate(r)], r"line 7, mood"),
     (lambda r: [{**x, "gi_symptoms": "bad"} if i == 2 else x for i, x in enumerate(r)], "a number"),
-    (lambda r: r + [dict(r[-1])], "one row per day"),
+    (lambda r: [*r, dict(r[-1])], "one row per day"),
     (lambda r: r[:10], "at least 14 days"),
     (lambda r: [{k: v for k, v in x.items() if k != "mood"} for x in r], "mood"),
 ])
@@ -212,8 +212,10 @@ def test_gaps_and_empty_cells_are_carried_forward_with_a_warning(tmp_path):
     del rows[10:13]  # three missing days
     rows[20]["sleep_hours"] = ""
     rows[21]["mood"] = ""
-    with pytest.warns(tw.DiaryWarning, match="3 missing day"):
+    with pytest.warns(tw.DiaryWarning) as caught:
         d = tw.read_diary(_write(tmp_path, rows))
+    said = " | ".join(str(w.message) for w in caught)
+    assert "3 missing day" in said and "empty input cells carried forward: sleep_hours on 1 day(s)" in said
     assert d.n_days == 60
     assert np.isnan(d.data["mood"][11]) and d.data["stress"][11] == d.data["stress"][9]
     i = 23  # rows[20] is day 23 after the gap

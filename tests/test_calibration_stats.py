@@ -51,7 +51,7 @@ def test_cohen_d_of_two_normal_samples_is_the_true_effect_within_sampling_error(
     assert cohen_d([1.0, 2, 3], [4.0, 5, 6]) == pytest.approx(-3.0)
 
 
-@pytest.mark.parametrize("na,nb", [(3, 4), (10, 10), (40, 25)])
+@pytest.mark.parametrize(("na", "nb"), [(3, 4), (10, 10), (40, 25)])
 def test_hedges_g_is_d_times_the_small_sample_factor(na, nb):
     rng = np.random.default_rng(na)
     a, b = rng.normal(1, 1, na), rng.normal(0, 1, nb)
@@ -188,7 +188,7 @@ def _timed(stat, args, paired) -> float:
     return time.perf_counter() - t
 
 
-@pytest.mark.parametrize("call,needle", [
+@pytest.mark.parametrize(("call", "needle"), [
     (lambda: bootstrap_ci(mean, np.array([])), "empty"),
     (lambda: bootstrap_ci(cohen_d, [1.0, 2.0], []), "sample 2"),
     (lambda: bootstrap_ci(mean), "samples"),
@@ -376,7 +376,7 @@ def test_calibrate_second_seed_minus_one_skips_it_and_cohort_zero_needs_none(fak
     assert _flat("seed 7: targets passed 5/7") in _flat(res.output)
 
 
-@pytest.mark.parametrize("args,needles", [
+@pytest.mark.parametrize(("args", "needles"), [
     (["--second-seed", "-2"], ["--second-seed", "-1 to skip", "--second-seed 1"]),
     (["--seed", "3", "--second-seed", "-7"], ["--second-seed", "--second-seed 4"]),
     (["--seed", "3", "--second-seed", "3"], ["--second-seed", "other than --seed 3"]),

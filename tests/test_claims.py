@@ -18,7 +18,7 @@ def test_all_seventeen_claims_are_registered():
         assert c.criterion and c.experiments
 
 
-@pytest.mark.parametrize("ref,frac,rule,expected", [
+@pytest.mark.parametrize(("ref", "frac", "rule", "expected"), [
     (True, None, "majority", "holds"), (False, None, "majority", "does not hold"),
     (True, 0.8, "majority", "holds"), (True, 0.3, "majority", "partly"), (False, 0.1, "majority", "does not hold"),
     (None, 0.0, "some", "does not hold"), (False, 0.05, "some", "holds"),

@@ -77,7 +77,7 @@ def test_run_out_refuses_an_existing_zarr_directory_and_keeps_its_files(no_work,
     assert (keep_dir / "notes.txt").read_text() == "keep" and sorted(os.listdir(keep_dir)) == ["notes.txt"]
 
 
-@pytest.mark.parametrize("option,name,make", [
+@pytest.mark.parametrize(("option", "name", "make"), [
     ("--out", "r.nc", "file"), ("--out", "x.nc", "dir"), ("--out", "r.zarr", "file"),
     ("--plot", "p.png", "file"), ("--plot", "p.html", "dir"), ("--out", "l.nc", "link")])
 def test_run_refuses_any_existing_output_path(no_work, tmp_path, option, name, make):
@@ -134,7 +134,7 @@ def test_parent_that_is_a_file_is_refused_everywhere(no_work, tmp_path):
     for args, p in ((["run", "healthy-baseline", "--out"], f / "x.zarr"), (["run", "healthy-baseline", "--plot"], f / "p.png"),
                     (["cohort", "healthy-baseline", "--n", "2", "--out"], f / "x.zarr"),
                     (["twin", "fit", DIARY, "--out"], f / "t")):
-        _refused(args + [p], p, "is a file, not a directory")
+        _refused([*args, p], p, "is a file, not a directory")
     assert f.read_text() == "keep"
 
 
@@ -179,7 +179,7 @@ def test_read_only_folder_outputs(no_work, tmp_path):
 
 
 # --- item 7: a missing parent directory is refused everywhere, with mkdir -p as the fix ----------------
-@pytest.mark.parametrize("args,rel", [
+@pytest.mark.parametrize(("args", "rel"), [
     (["run", "healthy-baseline", "--days", "2", "--out"], "a/b/x.zarr"),
     (["run", "healthy-baseline", "--days", "2", "--out"], "a/b/x.nc"),
     (["run", "healthy-baseline", "--days", "2", "--plot"], "a/b/p.png"),
@@ -188,7 +188,7 @@ def test_read_only_folder_outputs(no_work, tmp_path):
     (["export-sbml", "-o"], "a/b/m.xml")])
 def test_missing_parent_is_refused_with_mkdir_hint(no_work, tmp_path, args, rel):
     p = tmp_path / rel
-    _refused(args + [p], p, f"mkdir -p {p.parent}")
+    _refused([*args, p], p, f"mkdir -p {p.parent}")
     assert not (tmp_path / "a").exists()  # nothing created
 
 
@@ -221,7 +221,7 @@ def test_stale_temporary_stores_are_removed_and_nothing_else(model, tmp_path):
 
 
 # --- item 10: nonsense numbers exit 2 with a clear message --------------------------------------------
-@pytest.mark.parametrize("extra,needle", [
+@pytest.mark.parametrize(("extra", "needle"), [
     (["--days", "1e-9"], "days"), (["--days", "0"], "days"), (["--days", "-1"], "days"), (["--days", "nan"], "nan"),
     (["--days", "inf"], "inf"), (["--days", "1e9"], "3650"), (["--days", "2", "--output-every", "100"], "horizon"),
     (["--days", "2", "--output-every", "0"], "output_every"), (["--days", "2", "--output-every", "nan"], "output_every")])
@@ -229,7 +229,7 @@ def test_run_nonsense_numbers(extra, needle):
     _refused(["run", "healthy-baseline", *extra], needle, "Fix:")
 
 
-@pytest.mark.parametrize("extra,needle", [
+@pytest.mark.parametrize(("extra", "needle"), [
     (["--n", "0"], "--n"), (["--n", "2", "--workers", "0"], "workers"), (["--n", "2", "--days", "1e-9"], "days"),
     (["--n", "2", "--days", "2", "--output-every", "100"], "output_every"), (["--n", "2", "--chunk", "0"], "--chunk")])
 def test_cohort_nonsense_numbers(monkeypatch, tmp_path, extra, needle):
@@ -241,7 +241,7 @@ def test_cohort_nonsense_numbers(monkeypatch, tmp_path, extra, needle):
     assert not (tmp_path / "c.zarr").exists()
 
 
-@pytest.mark.parametrize("args,needle", [
+@pytest.mark.parametrize(("args", "needle"), [
     (["sensitivity", "healthy-baseline", "--n", "0"], "--n"), (["sensitivity", "healthy-baseline", "--n", "48"], "powerof2"),
     (["sensitivity", "healthy-baseline", "--workers", "0"], "--workers"),
     (["sensitivity", "healthy-baseline", "--screen-r", "0"], "--screen-r"),

@@ -13,6 +13,7 @@ for each cytokine. It was fixed before the fitted model was checked against it.
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 from importlib import resources
 
@@ -92,7 +93,7 @@ def test_missed_target_t26_is_no_worse_than_after_the_joint_fit(dose_values):
 @pytest.mark.parametrize("cytokine", ["TNF", "IL6"])
 def test_peaks_rise_strictly_with_dose(curve, cytokine):
     peaks = [curve[d][cytokine][0] for d in DOSES]
-    assert all(b > a for a, b in zip(peaks[:-1], peaks[1:], strict=True)), dict(zip(DOSES, peaks, strict=True))
+    assert all(b > a for a, b in itertools.pairwise(peaks)), dict(zip(DOSES, peaks, strict=True))
     # the lowest dose still gives a measurable rise over the value at the bolus
     assert curve[0.1][cytokine][0] > 1.05 * curve[0.1][cytokine][1]
 

@@ -69,3 +69,16 @@ def test_a_first_run_says_what_it_compiles_and_a_second_is_silent(tmp_path):
     assert "compiling the model" in first.stderr and "compiled in" in first.stderr
     second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=900)
     assert second.returncode == 0 and "compiling" not in second.stderr
+
+
+def test_the_version_has_one_source():
+    """pyproject.toml reads the version from gutbrain/_version.py; the installed metadata agrees with it."""
+    import importlib.metadata
+    import tomllib
+    from pathlib import Path
+
+    import gutbrain
+
+    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]
+    assert "version" not in project and "version" in project["dynamic"]
+    assert importlib.metadata.version("gutbrain") == gutbrain.__version__

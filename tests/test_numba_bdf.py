@@ -7,15 +7,15 @@ import pytest
 
 pytest.importorskip("numba")
 
-from numba import njit  # noqa: E402
-from scipy.integrate import solve_ivp  # noqa: E402
-from scipy.linalg import expm, lu_factor  # noqa: E402
+from numba import njit
+from scipy.integrate import solve_ivp
+from scipy.linalg import expm, lu_factor
 
-import gutbrain  # noqa: E402
-from gutbrain.scenarios import get  # noqa: E402
-from gutbrain.scenarios.scenario import Schedule  # noqa: E402
-from gutbrain.solvers import numba_bdf, numba_codegen, scipy_backend  # noqa: E402
-from gutbrain.solvers.scipy_backend import SolverFailure  # noqa: E402
+import gutbrain
+from gutbrain.scenarios import get
+from gutbrain.scenarios.scenario import Schedule
+from gutbrain.solvers import numba_bdf, numba_codegen, scipy_backend
+from gutbrain.solvers.scipy_backend import SolverFailure
 
 
 # y' = A y + u with A = p.reshape(n, n): a linear system with a closed-form solution
@@ -145,7 +145,7 @@ def test_faithful_port_of_scipy_bdf(healthy):
     assert {k: stats[k] for k in counts} == counts
 
 
-@pytest.mark.parametrize("scenario,start_day", [("chronic-work-stress", 14.0), ("antibiotic-course", 10.0)])
+@pytest.mark.parametrize(("scenario", "start_day"), [("chronic-work-stress", 14.0), ("antibiotic-course", 10.0)])
 def test_accuracy_against_tight_lsoda(scenario, start_day):
     """5 days around the intervention's onset: rtol 1e-6 against LSODA at rtol 1e-9."""
     m = gutbrain.load_model()

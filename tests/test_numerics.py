@@ -21,7 +21,7 @@ def closed_form_scenario():
                     episodes=(Episode("antibiotic", 1.0, 0, 2), *endotoxin(3.0, day=0, hour=0.0, infusion_hours=1.0)))
 
 
-@pytest.mark.parametrize("backend,method", [("scipy", "LSODA"), ("scipy", "BDF"), ("scipy", "Radau"), ("jax", None)])
+@pytest.mark.parametrize(("backend", "method"), [("scipy", "LSODA"), ("scipy", "BDF"), ("scipy", "Radau"), ("jax", None)])
 def test_closed_form_components(model, backend, method):
     ds = gutbrain.simulate(model, closed_form_scenario(), backend=backend, method=method, warmup_days=0, rtol=1e-8, atol=1e-10, **SHORT)
     t = ds.time.values * 24
@@ -89,7 +89,7 @@ def test_positivity_and_bounds_over_the_full_horizon(model, scenario):
     _check_invariants(ds, model)
 
 
-@pytest.mark.parametrize("scenario, params", [
+@pytest.mark.parametrize(("scenario", "params"), [
     # low butyrate (western diet) gives pathobionts a growth advantage up to k_pat_butyrate; washout-bounded loss k_loss_max
     ("western-diet", {"k_pat_butyrate": 0.15, "k_loss_max": 0.01}),
     # low mucosal inflammation (fibre-rich diet) gives fermenters an advantage up to k_fib_inflam

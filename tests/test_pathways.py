@@ -97,13 +97,14 @@ def test_changing_an_elasticity_in_the_toml_changes_web_and_twin_attribution(tmp
 def test_a_drive_not_of_log_linear_form_is_refused():
     from gutbrain.model import pathways as mod
 
-    with pytest.raises(RuntimeError, match="exp"):
-        old = mod.DRIVES.copy()
-        try:
-            mod.DRIVES["bogus"] = ("perceived_stress", "PS", "x", "x")
-            mod._CACHE.clear()
-            mod.mood_pathways(gb.load_model())
-        finally:
-            mod.DRIVES.clear()
-            mod.DRIVES.update(old)
-            mod._CACHE.clear()
+    model = gb.load_model()
+    old = mod.DRIVES.copy()
+    try:
+        mod.DRIVES["bogus"] = ("perceived_stress", "PS", "x", "x")
+        mod._CACHE.clear()
+        with pytest.raises(RuntimeError, match="exp"):
+            mod.mood_pathways(model)
+    finally:
+        mod.DRIVES.clear()
+        mod.DRIVES.update(old)
+        mod._CACHE.clear()

@@ -176,7 +176,7 @@ def test_verify_detects_a_wrong_model(model):
     ref = simulate(model, name, days=1, warmup_days=0, rtol=1e-8, atol=1e-10)
     p = next(k for k, v in model.parameters.items() if v.upper > v.value * 1.2 and k in {str(s) for s in model.structure.rhs[0].free_symbols})
     other = model.with_params({p: model.parameters[p].value * 1.2})
-    t, vals, _ = gsbml.roadrunner_simulate(gsbml.to_sbml(other, name, days=1), model, 1, rtol=1e-8, atol=1e-10)
+    _t, vals, _ = gsbml.roadrunner_simulate(gsbml.to_sbml(other, name, days=1), model, 1, rtol=1e-8, atol=1e-10)
     s0 = model.state_names[0]
     assert np.max(np.abs(vals[s0] - ref[s0].values)) > 1e-4 * max(abs(ref[s0].values).max(), 1e-9)
 
@@ -207,8 +207,8 @@ def test_libsbml_round_trip_and_roadrunner(model):
     assert gsbml.check(again).errors == []
     a = roadrunner.RoadRunner(xml)
     b = roadrunner.RoadRunner(again)
-    cols = ["time"] + list(model.state_names[:10]) + ["plasma_endotoxin"] if "plasma_endotoxin" in model.observable_names \
-        else ["time"] + list(model.state_names[:10])
+    cols = ["time", *list(model.state_names[:10]), "plasma_endotoxin"] if "plasma_endotoxin" in model.observable_names \
+        else ["time", *list(model.state_names[:10])]
     a.timeCourseSelections = cols
     b.timeCourseSelections = cols
     ra, rb = np.asarray(a.simulate(0, 24, 25)), np.asarray(b.simulate(0, 24, 25))

@@ -50,7 +50,7 @@ def test_partition_is_the_glucose_block(model):
     assert not [(i, j) for i, j, _ in s.jacobian if i in part.upstream and j in down]
 
 
-@pytest.mark.parametrize("scenario,days", [("chronic-work-stress", 16.0), ("endotoxin-bolus-2ngkg", 3.0),
+@pytest.mark.parametrize(("scenario", "days"), [("chronic-work-stress", 16.0), ("endotoxin-bolus-2ngkg", 3.0),
                                            ("antibiotic-course", 12.0), ("high-gi-meals", 4.0)])
 def test_agrees_with_lsoda_and_the_unsplit_bdf(model, scenario, days):
     m = model
@@ -78,8 +78,7 @@ def test_periodic_meals_compute_few_days_and_changing_meals_compute_each(model):
                               atol=atol, return_stats=True)
     assert info["days_computed"] <= 3 and info["days_reused"] >= 7
     # breakfast moves by 20 minutes every day: no day repeats, every day is computed, and the result still agrees
-    meals = tuple(Meal(time=6.0 + k / 3.0, carbs=60, start_day=k, end_day=k + 1) for k in range(6)) + (
-        Meal(time=12.5, carbs=80), Meal(time=19.0, carbs=80))
+    meals = (*tuple(Meal(time=6.0 + k / 3.0, carbs=60, start_day=k, end_day=k + 1) for k in range(6)), Meal(time=12.5, carbs=80), Meal(time=19.0, carbs=80))
     sc = Scenario(name="shifting-breakfast", meals=meals, diet=get("healthy-baseline").diet, days=6)
     sched = sc.schedule(6)
     ts = np.linspace(0.0, 24.0 * 6, 6 * 24 + 1)

@@ -68,7 +68,7 @@ def test_state_measures_remain_available_and_vary_within_a_day(work_stress):
         assert f"{days}-day recall" in work_stress[v].attrs["long_name"]
 
 
-@pytest.mark.parametrize("fixture,end,baseline_days", [("life_stressor", 63, (0, 7)), ("work_stress", 98, (0, 14))])
+@pytest.mark.parametrize(("fixture", "end", "baseline_days"), [("life_stressor", 63, (0, 7)), ("work_stress", 98, (0, 14))])
 @pytest.mark.parametrize("score", ["gad7", "phq9"])
 def test_recall_scores_still_carry_a_quarter_of_the_excess_a_week_after_the_stressor(request, fixture, end, baseline_days, score):
     ds = request.getfixturevalue(fixture)
@@ -180,6 +180,6 @@ def test_scipy_and_jax_agree_on_the_recall_states(model):
     a = gutbrain.simulate(model, "public-speech-stress", backend="scipy", **kw)
     b = gutbrain.simulate(model, "public-speech-stress", backend="jax", **kw)
     chain = [f"{p}{k}" for p, *_ in CHAINS.values() for k in range(1, N_STAGES + 1)]
-    for v in chain + ["gad7", "phq9", "gi_symptoms", "gad7_state", "phq9_state", "gi_symptoms_state"]:
+    for v in [*chain, "gad7", "phq9", "gi_symptoms", "gad7_state", "phq9_state", "gi_symptoms_state"]:
         np.testing.assert_allclose(b[v].values, a[v].values, rtol=1e-5, atol=1e-7, err_msg=v)
     assert float(np.ptp(a["GAD7_1"].values)) > 1e-3  # the comparison is not of constants

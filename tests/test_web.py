@@ -178,7 +178,7 @@ def test_explain_terms_are_the_models_own_anxiety_and_depression_drives(client, 
     import sympy as sp
 
     r = client.post("/api/simulate", json={"scenario": "chronic-work-stress", "days": 20, "explain": True,
-                                           "variables": list(DEFAULT_VARIABLES) + ["QA", "GR", "hypo_symptoms"]})
+                                           "variables": [*list(DEFAULT_VARIABLES), "QA", "GR", "hypo_symptoms"]})
     assert r.status_code == 200, r.text
     body = r.json()
     assert set(body["why"]) == {"anxiety", "depression"}
@@ -231,13 +231,13 @@ BAD_SIMULATIONS = [
 ]
 
 
-@pytest.mark.parametrize("body, status, needle", BAD_SIMULATIONS, ids=[json.dumps(b)[:60] for b, _, _ in BAD_SIMULATIONS])
+@pytest.mark.parametrize(("body", "status", "needle"), BAD_SIMULATIONS, ids=[json.dumps(b)[:60] for b, _, _ in BAD_SIMULATIONS])
 def test_bad_simulation_requests_say_how_to_fix(client, body, status, needle):
     body = _ok_error(client.post("/api/simulate", json=body), status)
     assert needle.lower() in (body["error"] + body["fix"]).lower()
 
 
-@pytest.mark.parametrize("raw, status", [
+@pytest.mark.parametrize(("raw", "status"), [
     (b'{"scenario": ', 400), (b'{"days": 30,}', 400), (b"not json at all", 400), (b'{"days": NaN}', 422),
     (b"[1, 2, 3]", 422), (b'"healthy-baseline"', 422), (b"", 422),
 ])
@@ -335,7 +335,7 @@ def test_cohort_job_progress_and_results(client):
     assert any(j["id"] == job["id"] for j in client.get("/api/jobs").json()["jobs"])
 
 
-@pytest.mark.parametrize("body, status, needle", [
+@pytest.mark.parametrize(("body", "status", "needle"), [
     ({"n": 1000}, 422, "200"), ({"n": 0}, 422, "n"), ({"subtypes": ["grumpy"]}, 422, "grumpy"),
     ({"scenario": "nope"}, 404, "scenario"), ({"days": 400}, 422, "365"), ({"variables": []}, 422, "variables"),
     ({"output_every": 0.5, "days": 365}, 422, "output"), ({"parameters": {"w6": 100}}, 422, "w6"),
@@ -345,7 +345,7 @@ def test_bad_cohort_requests(client, body, status, needle):
     assert needle.lower() in (body["error"] + body["fix"]).lower()
 
 
-@pytest.fixture()
+@pytest.fixture
 def queue_client():
     app = create_app(workers=0, limits=Limits(max_days=180, max_cohort=8, max_jobs=2), allowed_hosts=["testserver"])
     with TestClient(app) as c:

@@ -265,7 +265,7 @@ def test_content_disposition_of_any_name(name):
     _check_disposition(content_disposition(name + ".csv"), name)
 
 
-@pytest.mark.parametrize("name, fallback, exact", [
+@pytest.mark.parametrize(("name", "fallback", "exact"), [
     ("café", "cafe.csv", "caf%C3%A9.csv"), ("😀", "gutbrain.csv", "%F0%9F%98%80.csv"),
     ("a\r\nSet-Cookie: x=1", "a_Set-Cookie_x_1.csv", "a_Set-Cookie%3A%20x%3D1.csv"),
     ('say "hi"', "say__hi.csv", "say%20_hi_.csv"), ("my-plan", "my-plan.csv", "my-plan.csv"),
@@ -405,7 +405,7 @@ def test_options_answers_with_the_methods_of_every_route_on_the_path(client):
     _error(client.options("/api/nowhere"), 404)
 
 
-@pytest.mark.parametrize("url, body, field", [
+@pytest.mark.parametrize(("url", "body", "field"), [
     ("/api/simulate", {"explain": 0}, "explain"), ("/api/simulate", {"explain": "true"}, "explain"),
     ("/api/simulate", {"days": "2"}, "days"), ("/api/simulate", {"parameters": {"appraisal": "1.2"}}, "appraisal"),
     ("/api/simulate", {"variables": "gad7"}, "variables"),
@@ -505,7 +505,7 @@ def test_serve_answers_to_its_bind_host(monkeypatch):
 
 
 # -- 10: nonsense inputs are refused -------------------------------------------------------------------------------------
-@pytest.mark.parametrize("url, body, needle", [
+@pytest.mark.parametrize(("url", "body", "needle"), [
     ("/api/simulate", {"days": 1e-300}, "days"), ("/api/simulate", {"days": 0.01}, "days"),
     ("/api/simulate", {"days": 1, "output_every": 48}, "output_every"),
     ("/api/simulate", {"scenario": {"days": 1}, "output_every": 25}, "output_every"),

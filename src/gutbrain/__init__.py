@@ -7,8 +7,21 @@ from ._version import __version__
 from .errors import DISCLAIMER, GutbrainError
 from .model import Model, load_model
 
-__all__ = ["__version__", "DISCLAIMER", "GutbrainError", "Model", "load_model", "Scenario", "simulate", "scenarios",
-           "trial", "cross_section", "SOLVERS", "get_solver", "register_solver"]
+__all__ = [
+           "DISCLAIMER",
+           "SOLVERS",
+           "GutbrainError",
+           "Model",
+           "Scenario",
+           "__version__",
+           "cross_section",
+           "get_solver",
+           "load_model",
+           "register_solver",
+           "scenarios",
+           "simulate",
+           "trial",
+]
 
 
 from . import scenarios

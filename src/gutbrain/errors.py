@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-__all__ = ["GutbrainError", "InputError", "ParameterError", "ScenarioError", "SolverFailure", "suggest"]
+__all__ = ["GutbrainError", "GutbrainWarning", "InputError", "ParameterError", "ScenarioError", "SolverFailure", "suggest"]
 
 DISCLAIMER = (
     "gutbrain is a research and education tool. It is not a diagnostic device and "
@@ -15,6 +15,14 @@ DISCLAIMER = (
 
 class GutbrainError(ValueError):
     """Base class for user-facing errors (a subclass of ValueError)."""
+
+
+class GutbrainWarning(UserWarning):
+    """Base class of gutbrain's own warnings (the test suite turns them into errors unless a test expects one)."""
+
+
+class SolverFallbackWarning(GutbrainWarning, RuntimeWarning):
+    """A requested solver is not available here and another one runs instead."""
 
 
 class InputError(GutbrainError):

@@ -23,7 +23,7 @@ from .model.assemble import Model
 from .scenarios import Scenario, get
 from .simulation import simulate
 
-__all__ = ["TrialResult", "trial", "cross_section", "CROSS_SECTION_DAYS"]
+__all__ = ["CROSS_SECTION_DAYS", "TrialResult", "cross_section", "trial"]
 
 #: days each virtual adult lives its everyday life before the cross-section is read (after the warm-up)
 CROSS_SECTION_DAYS = 120.0
@@ -253,7 +253,7 @@ def cross_section(cohort, exposures: str | Scenario = "population", *, day: floa
     else:
         try:
             sc = get(exposures)
-        except Exception as err:  # noqa: BLE001 - re-raised with the accepted forms
+        except Exception as err:
             raise InputError("exposures", exposures, "'population' or a scenario (object, name or TOML path)",
                              "e.g. exposures='western-diet'") from err
         runs = [(np.arange(n), None, simulate(models, sc, days=day, output_every=1.0, throw=False, workers=workers))]

@@ -7,6 +7,7 @@ where one exists (the same ranges as the web explorer) and the scenario's episod
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +78,7 @@ def phases(ds: xr.Dataset, scenario, max_phases: int = 6) -> list[tuple[float, f
     eps = [(a, b, n) for a, b, n in _episodes(scenario) if b > t0 and a < t1]
     cuts = sorted({t0, t1, *(min(max(a, t0), t1) for a, _, _ in eps), *(min(max(b, t0), t1) for _, b, _ in eps)})
     out: list[tuple[float, float, str]] = []
-    for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+    for a, b in itertools.pairwise(cuts):
         if b - a < 1e-9:
             continue
         on = [n for ea, eb, n in eps if ea < b - 1e-9 and eb > a + 1e-9]

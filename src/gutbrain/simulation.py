@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import time as _time
 from collections.abc import Hashable, Sequence
@@ -20,8 +21,21 @@ from .solvers.codegen import numpy_functions
 from .solvers.registry import SOLVERS, Solver, default_solver, get_solver, resolve
 from .solvers.scipy_backend import default_method
 
-__all__ = ["simulate", "SimulationError", "MAX_OUTPUT_POINTS", "reduce_daily", "reduce_summary", "daily_means", "check_options",
-           "default_method", "prepare", "SOLVERS", "Solver", "default_solver", "get_solver"]
+__all__ = [
+    "MAX_OUTPUT_POINTS",
+    "SOLVERS",
+    "SimulationError",
+    "Solver",
+    "check_options",
+    "daily_means",
+    "default_method",
+    "default_solver",
+    "get_solver",
+    "prepare",
+    "reduce_daily",
+    "reduce_summary",
+    "simulate",
+]
 
 MAX_OUTPUT_POINTS = 2_000_000  # per patient
 _WARM: dict[tuple, np.ndarray] = {}
@@ -73,7 +87,7 @@ def _warm_start(solver: Solver, models, scenario: Scenario, warmup_days, rtol, a
     out: list[np.ndarray | None] = [None] * len(models)
     todo = []
     for i, m in enumerate(models):
-        key = key_base + (m.param_hash,)
+        key = (*key_base, m.param_hash)
         if key in _WARM:
             out[i] = _WARM[key]
         else:
@@ -86,7 +100,7 @@ def _warm_start(solver: Solver, models, scenario: Scenario, warmup_days, rtol, a
         for j, i in enumerate(todo):
             out[i] = ys[j, -1]
             if status[j] == "ok" and len(_WARM) < 4096:
-                _WARM[key_base + (models[i].param_hash,)] = ys[j, -1]
+                _WARM[(*key_base, models[i].param_hash)] = ys[j, -1]
     return np.stack([x for x in out if x is not None])
 
 
@@ -342,7 +356,7 @@ def reduce_daily(ds: xr.Dataset) -> xr.Dataset:
             data[v] = ds[v]
             continue
         x = ds[v].transpose(..., "time").values
-        dims = tuple(d for d in ds[v].dims if d != "time") + ("day",)
+        dims = (*tuple(d for d in ds[v].dims if d != "time"), "day")
         days, means = daily_means(t, x)
         data[v] = (dims, means, {**ds[v].attrs, "reduced": "daily mean"})
         if not str(v).startswith("input_"):
@@ -394,8 +408,8 @@ def _grouped(models, y_init, scenario, workers, size, kwargs) -> xr.Dataset:
     k = min(workers, len(models))
     if size >= len(models):
         size = max(1, -(-len(models) // (4 * k))) if len(models) >= 4 * k else max(1, -(-len(models) // k))
-    bounds = list(range(0, len(models), size)) + [len(models)]
-    groups = [(models[a:b], None if y_init is None else y_init[a:b], scenario, kwargs) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    bounds = [*list(range(0, len(models), size)), len(models)]
+    groups = [(models[a:b], None if y_init is None else y_init[a:b], scenario, kwargs) for a, b in itertools.pairwise(bounds)]
     from .parallel import map_jobs
 
     parts = map_jobs(_run_group, groups, workers=k, chunksize=1)

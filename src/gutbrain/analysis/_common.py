@@ -11,7 +11,7 @@ from ..errors import DISCLAIMER, InputError
 from ..model.assemble import Model
 from ..scenarios import STANDARD_MEALS, Scenario
 
-__all__ = ["DISCLAIMER", "integrate_from", "constant_scenario", "check_plot_path", "save_figure", "save_plotly"]
+__all__ = ["DISCLAIMER", "check_plot_path", "constant_scenario", "integrate_from", "save_figure", "save_plotly"]
 
 
 def constant_scenario(levels: Mapping[str, float] | None = None, days: float = 365.0, name: str = "constant") -> Scenario:

@@ -29,8 +29,20 @@ from ..errors import DISCLAIMER, InputError, suggest
 from ..model.assemble import Model
 from ._common import constant_scenario, integrate_from
 
-__all__ = ["BistabilityMap", "ScanMap", "sweep", "scan", "validate", "branch_starts", "diet_quality", "plot_scan",
-           "SUBTYPE_GUT_LOOP", "GAIN_SCAN", "run", "AXES"]
+__all__ = [
+    "AXES",
+    "GAIN_SCAN",
+    "SUBTYPE_GUT_LOOP",
+    "BistabilityMap",
+    "ScanMap",
+    "branch_starts",
+    "diet_quality",
+    "plot_scan",
+    "run",
+    "scan",
+    "sweep",
+    "validate",
+]
 
 #: a patient subtype, within the evidence bounds, with a steep inflammation -> pathobiont niche feedback
 SUBTYPE_GUT_LOOP = {"a_pat_inflam": 2.0, "n_pat_inflam": 4.0, "K_pat_inflam": 1.5}
@@ -541,7 +553,7 @@ def _hpa_gr_functions(model: Model):
         g = sp.Symbol("GR", real=True)
         hpa = [sp.sympify(st.rates[n]).xreplace(subs) for n in HPA_BLOCK]
         gr = sp.sympify(st.rates["GR"]).xreplace(subs)
-        left = set().union(*(e.free_symbols for e in hpa + [gr])) - set(syms) - {g, st.t} - set(st.param_symbols)
+        left = set().union(*(e.free_symbols for e in [*hpa, gr])) - set(syms) - {g, st.t} - set(st.param_symbols)
         if left:
             raise RuntimeError(f"HPA block reads states outside it: {sorted(map(str, left))}")
         p = list(st.param_symbols)

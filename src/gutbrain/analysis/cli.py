@@ -215,7 +215,7 @@ def bistability(param: list[str] = typer.Option(None, "--param", help="patient p
         written += bi.plot_scan(sm, stem.with_name(stem.name + "-scan"))
     _json(stem.with_suffix(".json"), {"maps": [bm.to_dict() for bm in maps], "scan": None if sm is None else sm.to_dict(),
                                       "disclaimer": DISCLAIMER})
-    console.print("written: " + ", ".join(str(w) for w in written + [stem.with_suffix(".json")]))
+    console.print("written: " + ", ".join(str(w) for w in [*written, stem.with_suffix(".json")]))
     console.print(f"[dim]{DISCLAIMER}[/]")
 
 

@@ -18,6 +18,7 @@ the 24 h ending at the requested day (e.g. ``PHQ9@day90`` = mean PHQ-9 over day 
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import time
@@ -30,8 +31,18 @@ import numpy as np
 from ..errors import DISCLAIMER, InputError, suggest
 from ..model.assemble import Model
 
-__all__ = ["SensitivityResult", "parse_output", "select_params", "salib_problem", "quantiles_to_values",
-           "evaluate", "morris", "sobol", "run", "ALIASES"]
+__all__ = [
+    "ALIASES",
+    "SensitivityResult",
+    "evaluate",
+    "morris",
+    "parse_output",
+    "quantiles_to_values",
+    "run",
+    "salib_problem",
+    "select_params",
+    "sobol",
+]
 
 ALIASES = {"phq9": "phq9", "phq-9": "phq9", "gad7": "gad7", "gad-7": "gad7", "pss": "perceived_stress",
            "stress": "perceived_stress", "gi": "gi_symptoms", "cortisol": "CORT", "cort": "CORT", "crp": "CRP",
@@ -161,7 +172,7 @@ def evaluate(model: Model, names: Sequence[str], values: np.ndarray, scenario, v
     n = len(values)
     n_chunks = max(1, min(n, max(4 * workers, int(math.ceil(n / 32)))))
     bounds = np.linspace(0, n, n_chunks + 1).astype(int)
-    jobs = [(list(names), values[a:b], scenario, var, day, rtol) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+    jobs = [(list(names), values[a:b], scenario, var, day, rtol) for a, b in itertools.pairwise(bounds) if b > a]
     from ..parallel import map_jobs
 
     results = map_jobs(_eval_chunk, jobs, workers=workers if n >= 2 else 1, chunksize=1, progress=progress)

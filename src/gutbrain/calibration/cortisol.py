@@ -43,7 +43,7 @@ def cortisol_day(f, theta, y0=(1.0, 20.0, 5.6), days: int = 4, clock: np.ndarray
 def fit(model: Model, reference_state: dict[str, float]) -> tuple[dict[str, float], dict[str, float]]:
     """Fit the drive to the curve; return (fitted values, metrics rmse/r)."""
     f = hpa_subsystem(model, reference_state)
-    t_data, c_data = cortisol_24h()
+    _t_data, c_data = cortisol_24h()
     lo = np.array([model.parameters[k].lower for k in FITTED])
     hi = np.array([model.parameters[k].upper for k in FITTED])
     x0 = np.clip(np.array([model.parameters[k].value for k in FITTED]), lo, hi)

@@ -30,7 +30,7 @@ def register(app) -> None:
     def cohort(scenario: str = typer.Argument(..., help="built-in scenario name or a scenario .toml file"),
                n: int = typer.Option(1000, "--n", help="number of virtual patients"),
                days: float = typer.Option(None, help="horizon in days (default: the scenario's)"),
-               out: Path = typer.Option(Path("run.zarr"), help="Zarr store to write (resumed if it exists)"),  # noqa: B008
+               out: Path = typer.Option(Path("run.zarr"), help="Zarr store to write (resumed if it exists)"),
                chunk: int = typer.Option(None, help="patients per task (default: by n; on resume: the store's)"),
                dask: str = typer.Option(None, "--dask", help="address of a Dask scheduler (tcp://host:8786); "
                                         "'local' starts a LocalCluster"),
@@ -39,7 +39,7 @@ def register(app) -> None:
                                            "(a plain re-run also resumes)"),
                seed: int = typer.Option(0, help="sampler seed"),
                method: str = typer.Option("sobol", help="sobol, lhs or random"),
-               subtype: list[str] = typer.Option([], "--subtype", help="named prior shift (repeatable)"),  # noqa: B008
+               subtype: list[str] = typer.Option([], "--subtype", help="named prior shift (repeatable)"),
                reduce: str = typer.Option("daily", help="daily (daily means), none (every sample) or summary"),
                outputs: str = typer.Option(None, help="comma-separated states/observables (default: main read-outs)"),
                output_every: float = typer.Option(1.0, help="sample spacing in hours"),
@@ -93,8 +93,8 @@ def register(app) -> None:
         console.print(f"[dim]{DISCLAIMER}[/]")
 
     @app.command()
-    def summarize(store: Path = typer.Argument(..., help="a cohort store written by `gutbrain cohort`"),  # noqa: B008
-                  plot: Path = typer.Option(None, help="PNG of percentile bands (default: <store>-bands.png)"),  # noqa: B008
+    def summarize(store: Path = typer.Argument(..., help="a cohort store written by `gutbrain cohort`"),
+                  plot: Path = typer.Option(None, help="PNG of percentile bands (default: <store>-bands.png)"),
                   no_plot: bool = typer.Option(False, "--no-plot", help="skip the plot")):
         """Responder fractions, end-of-run percentiles and a percentile-band plot of a cohort store."""
         from . import summary as S

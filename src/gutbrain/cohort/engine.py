@@ -31,7 +31,7 @@ from ..model.assemble import Model
 from . import store as _store
 from .sampling import _validate, sample_blocks, sample_matrix
 
-__all__ = ["Cohort", "RunResult", "DEFAULT_OUTPUTS", "REDUCTIONS", "EXECUTORS", "run_chunk", "auto_chunk"]
+__all__ = ["DEFAULT_OUTPUTS", "EXECUTORS", "REDUCTIONS", "Cohort", "RunResult", "auto_chunk", "run_chunk"]
 
 #: main read-outs stored by default (gad7, phq9: questionnaire scores with their 14-day recall window; the
 #: instantaneous state measures gad7_state, phq9_state can be asked for by name)

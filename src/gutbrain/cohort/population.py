@@ -23,7 +23,7 @@ from ..errors import InputError
 from ..model.assemble import Model
 from ..scenarios import Episode, Scenario
 
-__all__ = ["Stratum", "DIETS", "STRESS", "SLEEP", "draw_lives", "life_scenario", "cross_section_population"]
+__all__ = ["DIETS", "SLEEP", "STRESS", "Stratum", "cross_section_population", "draw_lives", "life_scenario"]
 
 
 @dataclass(frozen=True)

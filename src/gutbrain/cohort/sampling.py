@@ -16,7 +16,7 @@ from scipy.stats import qmc
 from ..errors import InputError, suggest
 from ..model.assemble import Model
 
-__all__ = ["sample_matrix", "sample_blocks", "sample_patients", "SUBTYPES", "MAX_PATIENTS"]
+__all__ = ["MAX_PATIENTS", "SUBTYPES", "sample_blocks", "sample_matrix", "sample_patients"]
 
 MAX_PATIENTS = 10_000_000
 

@@ -38,8 +38,20 @@ from ..errors import InputError
 if TYPE_CHECKING:
     import zarr
 
-__all__ = ["STATUS_CODES", "STATS", "FORMAT_VERSION", "open_cohort", "read_attrs", "read_done", "fingerprint_mismatch",
-           "create_store", "write_chunk", "check_store_path", "stale_temps", "remove_stale_temps"]
+__all__ = [
+    "FORMAT_VERSION",
+    "STATS",
+    "STATUS_CODES",
+    "check_store_path",
+    "create_store",
+    "fingerprint_mismatch",
+    "open_cohort",
+    "read_attrs",
+    "read_done",
+    "remove_stale_temps",
+    "stale_temps",
+    "write_chunk",
+]
 
 FORMAT_VERSION = 1
 STATUS_CODES = {"pending": 0, "ok": 1, "failed": 2}

@@ -14,7 +14,7 @@ import numpy as np
 from .._paths import quiet_zarr
 from . import store as _store
 
-__all__ = ["summarize", "percentile_bands", "plot_bands", "start_end", "PERCENTILES", "MAIN"]
+__all__ = ["MAIN", "PERCENTILES", "percentile_bands", "plot_bands", "start_end", "summarize"]
 
 PERCENTILES = (5, 25, 50, 75, 95)
 #: read-outs summarised by default (those present in the store are used)
@@ -83,7 +83,7 @@ def summarize(path: str | os.PathLike, outputs=None, percentiles=PERCENTILES) ->
     res = {"store": str(path), "scenario": attrs["scenario"], "days": attrs["days"], "n": n, "reduce": attrs["reduce"],
            "backend": attrs["backend"], "gutbrain_version": attrs["gutbrain_version"],
            "ok": int(np.sum(status == 1)), "failed": int(np.sum(status == 2)), "pending": int(np.sum(status == 0)),
-           "chunks_done": int(done.sum()), "n_chunks": int(len(done)), "percentiles": list(percentiles),
+           "chunks_done": int(done.sum()), "n_chunks": len(done), "percentiles": list(percentiles),
            "outputs": {}, "responders": []}
     cache = {}
     for o in outs:
@@ -106,10 +106,7 @@ def summarize(path: str | os.PathLike, outputs=None, percentiles=PERCENTILES) ->
             continue
         s, e = cache[o]
         elig = np.isfinite(s) & np.isfinite(e) & (s >= base)
-        if kind == "relative":
-            hit = e[elig] <= (1 - value) * s[elig]
-        else:
-            hit = e[elig] <= s[elig] - value
+        hit = e[elig] <= (1 - value) * s[elig] if kind == "relative" else e[elig] <= s[elig] - value
         res["responders"].append({"label": label, "output": o, "eligible": int(elig.sum()),
                                   "fraction": float(hit.mean()) if elig.any() else None})
     return res

@@ -18,7 +18,7 @@ from . import autonomic, barrier, glucose, hpa, immune, microbiome, mood, scores
 from .core import Input, Namespace, Quantity, State, T
 from .inputs import INPUTS
 
-__all__ = ["Model", "load_model", "MODULES", "Structure"]
+__all__ = ["MODULES", "Model", "Structure", "load_model"]
 
 MODULES = (microbiome, barrier, immune, hpa, tryptophan, autonomic, glucose, mood, scores)
 

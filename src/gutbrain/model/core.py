@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-__all__ = ["State", "Quantity", "Input", "Namespace", "hill", "hill_down", "hill_excess", "pos", "smooth_pos", "saturate", "T"]
+__all__ = ["Input", "Namespace", "Quantity", "State", "T", "hill", "hill_down", "hill_excess", "pos", "saturate", "smooth_pos"]
 
 T = sp.Symbol("t", real=True)  # model time in hours
 
@@ -114,7 +114,7 @@ class Namespace:
             return sp.Symbol(name, real=True)
         if name in self._quantities:
             if name in self._resolving:
-                raise RuntimeError("circular quantity definition: " + " -> ".join(self._resolving + [name]))
+                raise RuntimeError("circular quantity definition: " + " -> ".join([*self._resolving, name]))
             self._resolving.append(name)
             try:
                 expr = sp.sympify(self._quantities[name].expr(self))

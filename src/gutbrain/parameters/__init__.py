@@ -34,7 +34,7 @@ import pint
 
 from ..errors import ParameterError, suggest
 
-__all__ = ["Parameter", "load_table", "ureg", "GRADES", "PRIOR_KINDS", "PUBLISHED_RTOL", "builtin_tables"]
+__all__ = ["GRADES", "PRIOR_KINDS", "PUBLISHED_RTOL", "Parameter", "builtin_tables", "load_table", "ureg"]
 
 ureg: pint.UnitRegistry[float] = pint.UnitRegistry()  # magnitudes are plain floats (unit conversion factors)
 ureg.define("cell = [cell_count]")

@@ -37,5 +37,18 @@ from .mathml import sympy_to_ast, sympy_to_formula
 from .roadrunner import roadrunner_simulate, verify, warm_state
 from .units import unit_definition
 
-__all__ = ["to_sbml", "verify", "check", "sympy_to_ast", "sympy_to_formula", "unit_definition", "register",
-           "SBMLExportError", "CheckReport", "ANNOTATION_NS", "build_document", "roadrunner_simulate", "warm_state"]
+__all__ = [
+           "ANNOTATION_NS",
+           "CheckReport",
+           "SBMLExportError",
+           "build_document",
+           "check",
+           "register",
+           "roadrunner_simulate",
+           "sympy_to_ast",
+           "sympy_to_formula",
+           "to_sbml",
+           "unit_definition",
+           "verify",
+           "warm_state",
+]

@@ -28,13 +28,13 @@ def register(app) -> None:
     @app.command("export-sbml")
     def export_sbml(scenario: str = typer.Argument(None, help="built-in scenario name or .toml file (default: none, "
                                                                "inputs constant at their defaults)"),
-                    out: Path = typer.Option("model.xml", "-o", "--out", help="SBML file to write"),  # noqa: B008
+                    out: Path = typer.Option("model.xml", "-o", "--out", help="SBML file to write"),
                     days: float = typer.Option(None, help="horizon of the exported input schedule in days (default: the scenario's)"),
                     warmup_days: float = typer.Option(0.0, help="start from the state after this many days of the scenario's "
                                                                 "baseline (0: the nominal initial state)")):
         """Write the model (and a scenario's input schedule as events) as SBML Level 3 Version 2."""
-        from ..scenarios import get
         from .. import load_model
+        from ..scenarios import get
 
         try:
             if out.suffix.lower() not in (".xml", ".sbml"):

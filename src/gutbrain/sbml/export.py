@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
@@ -19,7 +20,7 @@ from .units import _add_unit_definition, _Unit, unit_definition
 # ------------------------------------------------------------------------------------------------
 # Notes and annotations
 # ------------------------------------------------------------------------------------------------
-def _notes(lines: dict[str, object]) -> str:
+def _notes(lines: Mapping[str, object]) -> str:
     items = "".join(f"<li><b>{escape(str(k))}</b>: {escape(str(v))}</li>" for k, v in lines.items() if v not in ("", None))
     return f'<body xmlns="http://www.w3.org/1999/xhtml"><ul>{items}</ul></body>'
 
@@ -118,7 +119,8 @@ def build_document(model: Model, scenario=None, *, level: int = 3, version: int 
                                                        "note": par.note}))
     # unit of every name a rule can mention (numbers next to them in max/min take it)
     sym_units = {n: unit_of(x.unit) for n, x in model.parameters.items()}
-    sym_units.update({x.name: unit_of(x.unit) for x in (*st.states, *st.inputs)})
+    sym_units.update({x.name: unit_of(x.unit) for x in st.states})
+    sym_units.update({x.name: unit_of(x.unit) for x in st.inputs})
     sym_units.update({n: unit_of(q.unit) for n, q in st.observables.items()})
     # states (rate rules)
     for s, rate, v0 in zip(st.states, st.rhs, y0, strict=True):
@@ -197,7 +199,7 @@ def build_document(model: Model, scenario=None, *, level: int = 3, version: int 
                                                    "parameter_hash": model.param_hash,
                                                    "scenario": scenario.name if scenario else "",
                                                    "scenario_hash": scenario.hash if scenario else "",
-                                                   "days": _fmt(days) if scenario else ""}))
+                                                   "days": _fmt(days) if scenario and days is not None else ""}))
     return doc
 
 

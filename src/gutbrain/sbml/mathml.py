@@ -25,10 +25,11 @@ def _ast(libsbml, type_, children=()):
 def _num(libsbml, value) -> object:
     """A numeric AST node; negative numbers as unary minus (MathML <cn> of a negative is legal,
     but a unary minus keeps the infix form readable and round-trips through every reader)."""
-    if isinstance(value, sp.Integer) or isinstance(value, int):
-        v = int(value)
+    if isinstance(value, (sp.Integer, int)):
+        iv = int(value)
         node = libsbml.ASTNode(libsbml.AST_INTEGER)
-        node.setValue(abs(v))
+        node.setValue(abs(iv))
+        negative = iv < 0
     else:
         v = float(value)
         if not math.isfinite(v):
@@ -36,7 +37,8 @@ def _num(libsbml, value) -> object:
         v = 0.0 if abs(v) < float(np.finfo(float).tiny) else v
         node = libsbml.ASTNode(libsbml.AST_REAL)
         node.setValue(abs(v))
-    return _ast(libsbml, libsbml.AST_MINUS, [node]) if v < 0 else node
+        negative = v < 0
+    return _ast(libsbml, libsbml.AST_MINUS, [node]) if negative else node
 
 
 _FUNCS = {  # SymPy function -> libSBML AST type name

@@ -54,7 +54,7 @@ def roadrunner_simulate(sbml: str, model: Model, days: float, *, output_every: f
     for name, scale in zip(model.state_names, model.state_scales, strict=True):
         integ.setIndividualTolerance(name, float(atol * scale))
     names = list(model.state_names) + list(model.observable_names)
-    rr.timeCourseSelections = ["time"] + names
+    rr.timeCourseSelections = ["time", *names]
     n_out = int(round(days * 24.0 / output_every))
     t0 = _time.perf_counter()
     res = np.asarray(rr.simulate(0.0, days * 24.0, n_out + 1))

@@ -44,7 +44,9 @@ def unit_definition(unit: str) -> _Unit:
     except Exception:
         return _Unit("dimensionless", 1.0, (), f"unit {text!r} is not a physical unit (unknown to pint); exported as dimensionless")
     dims = dict(q.dimensionality)
-    target, bases, dropped = [], [], []
+    target: list[str] = []
+    bases: list[tuple[str, float]] = []
+    dropped: list[str] = []
     for d, e in sorted(dims.items()):
         if d not in _DIMS:
             dropped.append(d)
@@ -54,7 +56,7 @@ def unit_definition(unit: str) -> _Unit:
         if kind is None:
             dropped.append(d)
         else:
-            bases.append((kind, e))
+            bases.append((kind, float(e)))  # type: ignore[arg-type]  # pint types exponents as any Number
     factor = float(q.to(" * ".join(target)).magnitude) if target else float(q.to("dimensionless").magnitude)
     caveat = ""
     if dropped:
@@ -63,11 +65,11 @@ def unit_definition(unit: str) -> _Unit:
     merged: dict[str, float] = {}
     for k, e in bases:  # cell and CFU both map to item
         merged[k] = merged.get(k, 0) + e
-    bases = tuple((k, e) for k, e in merged.items() if e != 0)
+    kept = tuple((k, e) for k, e in merged.items() if e != 0)
     sid = "u_" + re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9]", "_", text.replace("/", "_per_").replace("**", "_pow_"))).strip("_")
-    if not bases and math.isclose(factor, 1.0, rel_tol=1e-12):
+    if not kept and math.isclose(factor, 1.0, rel_tol=1e-12):
         return _Unit("dimensionless", 1.0, (), caveat)
-    return _Unit(sid, factor, bases, caveat)
+    return _Unit(sid, factor, kept, caveat)
 
 
 def _add_unit_definition(libsbml, model, u: _Unit) -> None:

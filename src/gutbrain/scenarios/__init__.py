@@ -16,8 +16,25 @@ from pathlib import Path
 from ..errors import ScenarioError, suggest
 from .scenario import BASELINE_CHANNELS, Episode, Meal, Scenario, Schedule, episodes_from
 
-__all__ = ["Scenario", "Meal", "Episode", "Schedule", "get", "names", "builtin", "load", "from_dict",
-           "stressor", "antibiotic", "probiotic", "prebiotic", "therapy", "diet_change", "endotoxin", "STANDARD_MEALS"]
+__all__ = [
+    "STANDARD_MEALS",
+    "Episode",
+    "Meal",
+    "Scenario",
+    "Schedule",
+    "antibiotic",
+    "builtin",
+    "diet_change",
+    "endotoxin",
+    "from_dict",
+    "get",
+    "load",
+    "names",
+    "prebiotic",
+    "probiotic",
+    "stressor",
+    "therapy",
+]
 
 STANDARD_MEALS = (Meal(7.5, 50, 55), Meal(12.5, 70, 55), Meal(19.0, 70, 55))
 _ALLOWED = {"name", "description", "days", "tags", "diet", "meals", "episodes", "diet_changes", "endotoxin", "include"}

@@ -26,6 +26,7 @@ that starts after ``day`` cannot be ordered by this rule and is an error naming 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -36,7 +37,7 @@ import numpy as np
 from ..errors import ScenarioError, suggest
 from ..model.inputs import INPUT_NAMES, INPUTS
 
-__all__ = ["Meal", "Episode", "Scenario", "Schedule", "MEAL_CHANNELS", "BASELINE_CHANNELS"]
+__all__ = ["BASELINE_CHANNELS", "MEAL_CHANNELS", "Episode", "Meal", "Scenario", "Schedule"]
 
 _INPUT = {i.name: i for i in INPUTS}
 MEAL_CHANNELS = ("carb_rate", "meal_gi", "meal_carbs")
@@ -206,7 +207,7 @@ class Scenario:
                 by_channel.setdefault(e.input, []).append((a, b, e))
         for ch, ivs in by_channel.items():
             ivs.sort(key=lambda x: x[0])
-            for (a0, b0, e0), (a1, _b1, e1) in zip(ivs, ivs[1:], strict=False):
+            for (a0, b0, e0), (a1, _b1, e1) in itertools.pairwise(ivs):
                 if a1 < b0 - 1e-9:
                     raise ScenarioError(
                         f"episodes on {ch}", f"{e0.label or 'episode'} (hours {a0:g}-{b0:g}) and {e1.label or 'episode'} (from hour {a1:g})",
@@ -222,7 +223,7 @@ class Scenario:
                                         "remove the duplicate or give different start/end days")
             days_sorted.setdefault(round(m.time, 6), []).append(m)
         daily = sorted(self.meals, key=lambda m: m.time)
-        for m0, m1 in zip(daily, daily[1:], strict=False):
+        for m0, m1 in itertools.pairwise(daily):
             if m0.start_day < m1.end_day and m1.start_day < m0.end_day and m0.time + m0.minutes / 60 > m1.time:
                 raise ScenarioError("meals", f"meal at {m0.time:g} h lasting {m0.minutes:g} min overlaps meal at {m1.time:g} h",
                                     "meals that end before the next begins", "shorten or move a meal")

@@ -401,10 +401,7 @@ def select_initial_step(rhs, p, u, t0, y0, f0, t_bound, rtol, atol, scale, y1):
         scale[i] = atol[i] + abs(y0[i]) * rtol
     d0 = _rms(y0, scale)
     d1 = _rms(f0, scale)
-    if d0 < 1e-5 or d1 < 1e-5:
-        h0 = 1e-6
-    else:
-        h0 = 0.01 * d0 / d1
+    h0 = 1e-06 if d0 < 1e-05 or d1 < 1e-05 else 0.01 * d0 / d1
     h0 = min(h0, interval_length)
     for i in range(n):
         y1[i] = y0[i] + h0 * f0[i]
@@ -414,10 +411,7 @@ def select_initial_step(rhs, p, u, t0, y0, f0, t_bound, rtol, atol, scale, y1):
         v = (f1[i] - f0[i]) / scale[i]
         s += v * v
     d2 = np.sqrt(s) / n ** 0.5 / h0
-    if d1 <= 1e-15 and d2 <= 1e-15:
-        h1 = max(1e-6, h0 * 1e-3)
-    else:
-        h1 = (0.01 / max(d1, d2)) ** 0.5
+    h1 = max(1e-06, h0 * 0.001) if d1 <= 1e-15 and d2 <= 1e-15 else (0.01 / max(d1, d2)) ** 0.5
     return min(100 * h0, h1, interval_length)
 
 
@@ -601,10 +595,7 @@ def bdf_step(rhs, jac, p, u, t_bound, rtol, atol, newton_tol, fs, ist, D, J, lu,
         ist[2] = 1 if lu_valid else 0
         return OK
 
-    if order > 1:
-        error_m_norm = _rms_scaled(ERROR_CONST[order - 1], D[order], scale)
-    else:
-        error_m_norm = np.inf
+    error_m_norm = _rms_scaled(ERROR_CONST[order - 1], D[order], scale) if order > 1 else np.inf
     if order < MAX_ORDER:
         error_p_norm = _rms_scaled(ERROR_CONST[order + 1], D[order + 2], scale)
     else:

@@ -9,6 +9,7 @@ pure-Python functions of :mod:`gutbrain.solvers.codegen` (same equations, ~20x s
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 from pathlib import Path
@@ -88,15 +89,15 @@ class Constants:
             const = [a for a in args if not a.is_Number and self.is_constant(a)]
             if len(const) > 1:
                 rest = [a for a in args if a not in const]
-                args = rest + [self.symbol(e.func(*const))]
+                args = [*rest, self.symbol(e.func(*const))]
         return e.func(*args)
 
     def source(self, name: str) -> list[str]:
-        body = ["@njit(cache=True)", f"def {name}(p):", f"    out = np.empty({len(self.order)})"] + self._param_lines
+        body = ["@njit(cache=True)", f"def {name}(p):", f"    out = np.empty({len(self.order)})", *self._param_lines]
         pr = _Printer({"fully_qualified_modules": True})
         for j, (sym, e) in enumerate(self.order):
             body += [f"    {sym} = {pr.doprint(e)}", f"    out[{j}] = {sym}"]
-        return body + ["    return out", "", ""]
+        return [*body, "    return out", "", ""]
 
 
 def functions(s: Structure, rows=None, rhs_name: str = "rhs", jac_name: str = "jac", constants: Constants | None = None) -> list[str]:
@@ -183,10 +184,8 @@ def compile_finished(digest: str) -> None:
 
     started = _COMPILING.pop(digest, None)
     if started is not None:
-        try:
+        with contextlib.suppress(OSError):
             (cache_dir() / f"compiled_{digest}.ok").write_text("machine code for this structure is in numba's cache\n")
-        except OSError:
-            pass
         _say(f"compiled in {time.perf_counter() - started:.0f} s (cached in {cache_dir()}; later runs and processes reuse it)")
 
 

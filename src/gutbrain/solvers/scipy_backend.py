@@ -13,12 +13,13 @@ with the glucose coupling interpolated (:mod:`gutbrain.solvers.split`; exact up 
 
 from __future__ import annotations
 
+import itertools
 import warnings
 
 import numpy as np
 from scipy.integrate import odeint, solve_ivp
 
-from ..errors import SolverFailure  # re-exported here; its home is gutbrain.errors
+from ..errors import SolverFailure, SolverFallbackWarning
 from ..model.assemble import Structure
 from ..scenarios.scenario import Schedule
 from .codegen import numpy_functions
@@ -64,7 +65,7 @@ def integrate(structure: Structure, y0: np.ndarray, p: np.ndarray, schedule: Sch
             return out
         global _WARNED_NO_NUMBA
         if not _WARNED_NO_NUMBA:
-            warnings.warn(f"method {method!r} needs numba: using solve_ivp BDF instead", RuntimeWarning, stacklevel=2)
+            warnings.warn(f"method {method!r} needs numba: using solve_ivp BDF instead", SolverFallbackWarning, stacklevel=2)
             _WARNED_NO_NUMBA = True
         method = "BDF"
     rhs, jac, rhs_o, jac_o = rhs_and_jacobian(structure)
@@ -79,7 +80,7 @@ def integrate(structure: Structure, y0: np.ndarray, p: np.ndarray, schedule: Sch
     out = np.empty((len(ts), len(y0)))
     out[0] = y0
     y = np.asarray(y0, float)
-    for a, b in zip(edges[:-1], edges[1:], strict=True):
+    for a, b in itertools.pairwise(edges):
         u = u_at(0.5 * (a + b))
         sel = (ts > a) & (ts <= b)
         t_eval = np.union1d(ts[sel], [b])

@@ -12,7 +12,7 @@ import multiprocessing as mp
 import threading
 from collections.abc import Callable
 
-__all__ = ["call", "JobCancelled", "WorkerDied"]
+__all__ = ["JobCancelled", "WorkerDied", "call"]
 
 
 class JobCancelled(Exception):
@@ -71,7 +71,7 @@ def _child(conn, fn: Callable, args: tuple) -> None:
     watch_parent()
     try:
         result = fn(*args, progress=lambda done, total: conn.send(("progress", (int(done), int(total)))))
-    except Exception as exc:  # noqa: BLE001 - a bug: reported to the job with its type and message
+    except Exception as exc:
         conn.send(("exception", f"{type(exc).__name__}: {exc}"))
     else:
         conn.send(("result", result))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-__all__ = ["check_scenario_body", "ShapeError", "ENTRY_FIELDS"]
+__all__ = ["ENTRY_FIELDS", "ShapeError", "check_scenario_body"]
 
 #: keys of each list entry: (required, optional)
 ENTRY_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {

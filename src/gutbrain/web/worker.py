@@ -14,11 +14,21 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
-__all__ = ["init_worker", "watch_parent", "warm_up", "run_simulation", "run_cohort_chunk", "run_claims_chunk", "pathways",
-           "reference_means", "REFERENCE_VARIABLES"]
+__all__ = [
+    "REFERENCE_VARIABLES",
+    "init_worker",
+    "pathways",
+    "reference_means",
+    "run_claims_chunk",
+    "run_cohort_chunk",
+    "run_simulation",
+    "warm_up",
+    "watch_parent",
+]
 
 _LOCK = threading.Lock()
 _MODEL = None
@@ -194,7 +204,7 @@ def run_claims_chunk(ids: Sequence[str] | None, cohort: int, progress: Callable[
 
     from gutbrain.errors import GutbrainError
 
-    kwargs = {"cohort": cohort}
+    kwargs: dict[str, Any] = {"cohort": cohort}
     accepted = inspect.signature(claims.run_claims).parameters
     if "workers" in accepted:
         kwargs["workers"] = 1  # the web server's pool already runs work in parallel

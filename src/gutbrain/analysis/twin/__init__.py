@@ -56,4 +56,4 @@ from .plot import plot_twin
 from .synthetic import synthetic_diary
 from .whatif import ARMS, WhatIf, pathway_attribution, what_if
 
-__all__ = ["Diary", "read_diary", "diary_scenario", "predict_observations", "fit", "TwinFit", "what_if", "WhatIf", "synthetic_diary", "write_diary", "DEFAULT_PARAMS", "ARMS", "NOISE", "DiaryWarning", "FIBRE_G_PER_SERVING", "SUGAR_G_PER_SERVING", "pathway_attribution", "habitual_inputs", "plot_twin"]
+__all__ = ["ARMS", "DEFAULT_PARAMS", "FIBRE_G_PER_SERVING", "NOISE", "SUGAR_G_PER_SERVING", "Diary", "DiaryWarning", "TwinFit", "WhatIf", "diary_scenario", "fit", "habitual_inputs", "pathway_attribution", "plot_twin", "predict_observations", "read_diary", "synthetic_diary", "what_if", "write_diary"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ...errors import InputError
+from ...errors import GutbrainWarning, InputError
 from ...scenarios import STANDARD_MEALS, Episode, Scenario
 
 FIBRE_G_PER_SERVING = 5.0
@@ -55,7 +55,7 @@ INPUT_COLS = ("stress", "sleep_hours", "fibre_servings", "sugar_servings", "ferm
 OBS_COLS = ("mood", "phq2", "gad2", "gi_symptoms", "cortisol_am", "crp")
 
 
-class DiaryWarning(UserWarning):
+class DiaryWarning(GutbrainWarning):
     """A diary was repaired (gaps filled, values clipped)."""
 
 
@@ -90,6 +90,8 @@ def read_diary(path: str | Path | None = None, *, rows: Sequence[Mapping[str, ob
                min_days: int = 14) -> Diary:
     """Read and validate a diary CSV (or a list of row dicts). See the module docs for the format."""
     if rows is None:
+        if path is None:
+            raise InputError("diary", None, "a CSV path or rows", "pass the diary file, e.g. read_diary('diary.csv')")
         p = Path(path)
         if not p.exists():
             raise InputError("diary", str(p), "an existing CSV file", "check the path")
@@ -117,7 +119,7 @@ def read_diary(path: str | Path | None = None, *, rows: Sequence[Mapping[str, ob
     header = list(rows[0].keys())
     mapping = {h: _canon(h) for h in header}
     present = {v for v in mapping.values() if v}
-    missing = [c for c in ("date",) + REQUIRED if c not in present]
+    missing = [c for c in ("date", *REQUIRED) if c not in present]
     if missing:
         raise InputError(f"{source}: column", missing[0], "columns date, mood or phq2, " + ", ".join(REQUIRED),
                          f"add a '{missing[0]}' column (unknown columns: {[h for h, v in mapping.items() if v is None]})")
@@ -171,20 +173,20 @@ def read_diary(path: str | Path | None = None, *, rows: Sequence[Mapping[str, ob
     filled: list[str] = []
     is_gap = np.array([d not in records for d in dates])
     for c in INPUT_COLS:
-        v = data[c]
-        if np.isnan(v[0]):
-            ok = np.flatnonzero(np.isfinite(v))
+        series = data[c]
+        if np.isnan(series[0]):
+            ok = np.flatnonzero(np.isfinite(series))
             if not len(ok):
                 raise InputError(f"{source}: column {c}", "empty", "at least one recorded value", "fill in the column")
-            v[: ok[0]] = v[ok[0]]
+            series[: ok[0]] = series[ok[0]]
             filled.append(f"{c} on the first {ok[0]} day(s) (back-filled)")
-        nan = np.isnan(v)
+        nan = np.isnan(series)
         if (nan & ~is_gap).any():
             filled.append(f"{c} on {int((nan & ~is_gap).sum())} day(s)")
         if nan.any():
-            idx = np.where(~nan, np.arange(len(v)), 0)
+            idx = np.where(~nan, np.arange(len(series)), 0)
             np.maximum.accumulate(idx, out=idx)
-            data[c] = v[idx]
+            data[c] = series[idx]
     sl = data["sleep_hours"]
     if np.any((sl < 3) | (sl > 12)):
         notes.append(f"sleep_hours outside 3-12 h on {int(np.sum((sl < 3) | (sl > 12)))} day(s) clipped to [3, 12]")
@@ -237,7 +239,7 @@ def write_diary(diary: Diary, path: str | Path) -> Path:
                         "gi_symptoms", "cortisol_am", "crp") if c in diary.data]
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["date"] + cols)
+        w.writerow(["date", *cols])
         for i, d in enumerate(diary.dates):
             row = [d.isoformat()]
             for c in cols:

@@ -53,7 +53,7 @@ def _arm_job(args):
     t = ds["time"].values
     last = t > days - 1.0 + 1e-9
     start = (t > n_days - 1.0 + 1e-9) & (t <= n_days + 1e-9)
-    out = {f"end_{v}": float(ds[v].values[last].mean()) for v in ("phq9", "gad7") + pathway_variables(m)}
+    out = {f"end_{v}": float(ds[v].values[last].mean()) for v in ("phq9", "gad7", *pathway_variables(m))}
     out.update({f"start_{v}": float(ds[v].values[start].mean()) for v in ("phq9", "gad7")})
     return out
 

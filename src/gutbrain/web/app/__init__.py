@@ -18,4 +18,4 @@ from .responses import content_disposition
 from .routes import STATIC, create_app
 from .schemas import DEFAULT_VARIABLES, ApiError, ErrorBody, Limits
 
-__all__ = ["create_app", "Limits", "ApiError", "ErrorBody", "DEFAULT_VARIABLES", "content_disposition", "STATIC"]
+__all__ = ["DEFAULT_VARIABLES", "STATIC", "ApiError", "ErrorBody", "Limits", "content_disposition", "create_app"]

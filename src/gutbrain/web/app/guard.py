@@ -111,7 +111,7 @@ def _validation_message(exc: RequestValidationError) -> tuple[int, str, str]:
     first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
     loc = [str(x) for x in first.get("loc", ()) if x not in ("body", "query", "path")]
     where = ".".join(loc) or "request body"
-    msg = first.get("msg", "invalid value")
+    msg = str(first.get("msg", "invalid value"))
     got = first.get("input", None)
     shown = json.dumps(got, default=str)[:80] if got is not None else "nothing"
     error = f"{where}: {msg} (got {shown})"

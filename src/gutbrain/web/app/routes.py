@@ -235,7 +235,7 @@ def create_app(*, limits: Limits | None = None, workers: int | None = None,
             raise ApiError(422, res["error"], res["fix"])
         t = res["time"]
         if fmt == "csv":
-            cols = ["time_day"] + variables
+            cols = ["time_day", *variables]
             units = ", ".join(f"{v} [{res['variables'][v]['units']}]" for v in variables)
             arr = [t] + [res["variables"][v]["values"] for v in variables]
             rows = ([_fmt(x) for x in row] for row in zip(*arr, strict=True))
@@ -331,7 +331,7 @@ def create_app(*, limits: Limits | None = None, workers: int | None = None,
             chunk = 5
             job.total = len(rows)
             time_axis, status, units = None, [], {}
-            values = {v: [] for v in variables}
+            values: dict[str, list] = {v: [] for v in variables}
             for i in range(0, len(rows), chunk):
                 job.message = f"simulating patients {i + 1}-{min(i + chunk, len(rows))} of {len(rows)}"
                 res = svc.call(job, worker.run_cohort_chunk, scenario, rows[i:i + chunk], days, req.output_every, variables)
@@ -385,7 +385,7 @@ def create_app(*, limits: Limits | None = None, workers: int | None = None,
         r = job.result
         t = r["time"]
         if format == "csv":
-            cols = ["patient", "time_day"] + list(r["values"])
+            cols = ["patient", "time_day", *list(r["values"])]
             rows = ([str(p), _fmt(t[k])] + [_fmt(r["values"][v][p, k]) for v in r["values"]]
                     for p in range(len(r["status"])) for k in range(len(t)))
             units = ", ".join(f"{v} [{u}]" for v, u in r["units"].items())

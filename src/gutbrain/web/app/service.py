@@ -81,6 +81,7 @@ class Service:
         if self._pool is None:
             with self._lock:
                 if self._pool is None:
+                    pool: cf.Executor
                     if self.workers > 0:
                         pool = process_pool(self.workers, initializer=worker.init_worker)
                         self.warm_futures = [pool.submit(worker.warm_up) for _ in range(self.workers)]
@@ -296,7 +297,7 @@ class Service:
                                   "memory", "fix": "start the job again (the server has started fresh workers); if it "
                                                    "keeps failing, use fewer patients or a shorter horizon"}
             outcome, message = "failed", job.error["error"]
-        except Exception as exc:  # noqa: BLE001 - reported through the job, not lost in a thread
+        except Exception as exc:
             job.error = {"error": f"{type(exc).__name__}: {exc}", "fix": "report this as a bug"}
             outcome, message = "failed", "failed"
         with self._lock:
@@ -316,7 +317,7 @@ class Service:
 
 def _claims_module():
     try:
-        from ... import claims  # type: ignore[attr-defined]
+        from ... import claims
     except ImportError:
         return None
     return claims if hasattr(claims, "run_claims") else None
@@ -341,7 +342,7 @@ def _claim_catalogue(claims) -> list[dict]:
         if callable(fn):
             try:
                 return [{"id": str(getattr(c, "id", c)), **_describe(c)} for c in fn()]
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass
     return [{"id": f"C{i}"} for i in range(1, 18)]
 
