@@ -38,7 +38,6 @@ def main(argv=None):
     import gutbrain
     from gutbrain.cohort import sample_patients
     from gutbrain.scenarios import get
-    from gutbrain.simulation import _warm_start
     from gutbrain.solvers.jax_backend import integrate_batch
 
     model = gutbrain.load_model()
@@ -59,7 +58,6 @@ def main(argv=None):
         rows.append({"batch": b, "first_call_s_incl_compile": round(first, 2), "second_call_s": round(second, 2),
                      "patients_per_s": round(b / second, 2), "ok": int(np.sum(ok))})
         print(rows[-1], flush=True)
-    del _warm_start
     write("gpu", {"gpu_available": True, "devices": [str(d) for d in gpus], "days": a.days, "scenario": a.scenario,
                   "rtol": a.rtol, "atol": a.atol, "results": rows})
 

@@ -54,7 +54,7 @@ def main(argv=None):
     import gutbrain
     from gutbrain.cohort import sample_patients
     from gutbrain.scenarios import get
-    from gutbrain.simulation import _warm_start, observables
+    from gutbrain.simulation import observables, simulate
     from gutbrain.solvers.scipy_backend import integrate, rhs_and_jacobian
 
     model = gutbrain.load_model()
@@ -78,7 +78,9 @@ def main(argv=None):
     gb_s, gb_warm_s, y0s, gb_obs, lsoda_s, whole_s = [], [], [], [], [], []
     for m in patients:
         t0 = time.perf_counter()
-        y0 = _warm_start("scipy", [m], scen, a.warmup_days, a.rtol, a.atol, None)[0]
+        warm = simulate(m, scen.baseline(), days=a.warmup_days, warmup_days=0.0, output_every=24.0 * a.warmup_days,
+                        rtol=a.rtol, atol=a.atol)  # the warm-up simulate() runs before day 0
+        y0 = np.array([float(warm[s].values[-1]) for s in m.state_names])
         gb_warm_s.append(time.perf_counter() - t0)
         y0s.append(y0)
         t0 = time.perf_counter()

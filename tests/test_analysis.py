@@ -327,3 +327,22 @@ def test_example_diary_fit_covers_generating_parameters(model):
     lo, hi = f.interval(0.9)
     inside = [a <= TRUE_EXAMPLE[n] <= b for n, a, b in zip(f.params, lo, hi, strict=True)]
     assert sum(inside) >= 3, json.dumps(f.rows())
+
+
+def test_what_if_draws_the_population_couplings_each_option_rests_on():
+    """The what-if intervals include the prior uncertainty of the couplings that carry each option's effect."""
+    import gutbrain
+    from gutbrain.analysis.twin.whatif import LEVER_COUPLINGS, carrying_couplings, population_draws
+
+    model = gutbrain.load_model()
+    carried = carrying_couplings(model, tw.ARMS["fibre + probiotic"])
+    names = [p for p, _ in carried]
+    assert set(names) <= set(LEVER_COUPLINGS["fibre_extra_g"]) | set(LEVER_COUPLINGS["probiotic"])
+    assert {g for _, g in carried} <= {"H", "M", "L"} and "g_gaba_pro" in names
+    assert carrying_couplings(model, tw.ARMS["usual life"]) == []
+    draws = population_draws(model, names, 50, seed=0)
+    for p in names:
+        x = np.array([d[p] for d in draws])
+        par = model.parameters[p]
+        assert np.all((x >= par.lower) & (x <= par.upper)) and np.std(x) > 0
+    assert population_draws(model, names, 50, seed=0) == draws  # reproducible

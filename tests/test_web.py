@@ -401,6 +401,11 @@ def test_claims(client):
     assert job["status"] == "done", job
     res = client.get(f"/api/jobs/{job['id']}/result").json()
     assert len(res["claims"]) >= 1 and res["disclaimer"] == DISCLAIMER
+    # the explorer's claims panel shows the table of the CLI and the docs page
+    from gutbrain.claims.report import COLUMNS, rows
+
+    assert res["table"]["columns"] == list(COLUMNS) and res["table"]["rows"] == rows(res["claims"])
+    assert res["claims"][0]["assumption"]["status"] is not None
 
 
 # -- fuzzing: no request may cause a 5xx ----------------------------------------------------------------

@@ -271,12 +271,19 @@ def twin_fit(diary: Path = typer.Argument(..., help="daily diary CSV (see docs/a
             f = lambda x: f"{x[0]:.1f} ({x[1]:.1f} to {x[2]:.1f})"  # noqa: E731
             t2.add_row(a, f(o["phq9"]), f(o["d_phq9"]) if a != wi.arms[0] else "-", f(o["gad7"]), f(o["d_gad7"]) if a != wi.arms[0] else "-")
         console.print(t2)
+        note = ("intervals include the prior uncertainty of the population couplings each option rests on"
+                if wi.population_uncertainty else "intervals reflect the personal parameters only")
+        console.print(f"[dim]{note}[/]")
+        for a in wi.arms[1:]:
+            if wi.carried_by.get(a):
+                console.print(f"[bold]{a}[/] rests on: " + ", ".join(f"{p} ({g})" for p, g in wi.carried_by[a]))
         for a in wi.arms[1:]:
             dep = wi.attribution[a]["depression"]
             parts = sorted(dep.items(), key=lambda kv: -abs(kv[1][0]))
             console.print(f"[bold]{a}[/]: change in log depression drive by pathway: "
                           + ", ".join(f"{k} {v[0]:+.3f}" for k, v in parts if abs(v[0]) > 1e-4))
-        report["what_if"] = {"weeks": weeks, "draws": wi.n_draws, "outcomes": wi.outcomes, "attribution": wi.attribution}
+        report["what_if"] = {"weeks": weeks, "draws": wi.n_draws, "outcomes": wi.outcomes, "attribution": wi.attribution,
+                             "carried_by": wi.carried_by, "population_uncertainty": wi.population_uncertainty}
     png, html = tw.plot_twin(fit, d, wi, stem)
     _json(stem.with_suffix(".json"), report)
     console.print(f"written: {png}, {html}, {stem.with_suffix('.json')}")

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..model.assemble import Model
+from ..model.scores import GI_BOTHERSOME
 from ..scenarios import Meal, Scenario, endotoxin, stressor
 from ..simulation import simulate
 from .data import cortisol_24h, endotoxin_summary, targets
@@ -281,9 +282,9 @@ def cohort_values(model: Model, n: int = 1000, seed: int = 0, workers: int = 2) 
     v["T31"] = (100 * float(low.mean()), "% with PHQ-9 < 5; " + pop, bootstrap_ci(share, low, seed=seed))
     severe = cols["phq9"] >= 15
     if severe.sum() >= 10:
-        no_gi = cols["gi"][severe] < 6.7
+        no_gi = cols["gi"][severe] < GI_BOTHERSOME
         v["T33"] = (100 * float(no_gi.mean()),
-                    f"% of the {int(severe.sum())} with PHQ-9 >= 15 whose GI-symptom score (7-day recall window) is below 6.7 of 10; " + pop,
+                    f"% of the {int(severe.sum())} with PHQ-9 >= 15 whose GI-symptom score (7-day recall window) is below {GI_BOTHERSOME:g} of 10; " + pop,
                     bootstrap_ci(share, no_gi, seed=seed))
     else:
         v["T33"] = (float("nan"), f"only {int(severe.sum())} virtual adults with PHQ-9 >= 15 (10 needed); " + pop)

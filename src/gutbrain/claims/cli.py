@@ -20,14 +20,14 @@ console = Console()
 
 
 def _table(results) -> Table:
+    from .report import COLUMNS, rows
+
     t = Table(title="claims C1-C17 (model predictions, not medical facts)", show_lines=True)
-    for col in ("id", "claim", "verdict", "effect (reference)", "cohort: holds in", "carried by (grade, rho)"):
+    for col in COLUMNS:
         t.add_column(col, overflow="fold")
     colours = {"holds": "green", "partly": "yellow", "does not hold": "red"}
-    for r in results:
-        frac = "-" if r.cohort_fraction is None else f"{100 * r.cohort_fraction:.0f} % of {r.n_cohort}"
-        drivers = "; ".join(f"{p} ({g}, {rho:+.2f})" for p, g, rho in r.drivers) or "-"
-        t.add_row(r.id, r.claim, f"[{colours[r.verdict]}]{r.verdict}[/]", r.effect + (f" [{r.note}]" if r.note else ""), frac, drivers)
+    for r in rows(results):
+        t.add_row(*[f"[{colours[r[c]]}]{r[c]}[/]" if c == "verdict" else r[c] for c in COLUMNS])
     return t
 
 
@@ -81,6 +81,8 @@ def register(app: typer.Typer) -> None:
                workers: int = typer.Option(2, help="processes"),
                rtol: float = typer.Option(CLAIMS_RTOL, help="solver relative tolerance (effects agree with 1e-6 within 1 %; "
                                                                 "1e-4: within 0.05 %)"),
+               assumptions: int = typer.Option(4, help="virtual patients (besides the reference patient) for the assumption "
+                                                       "check, taken from the cohort; -1: skip the check"),
                as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
                plots: Path = typer.Option(None, help="folder for the C8 and C15 plots (may exist; its parent must exist)")):
         """Run the claims C1-C17 on the reference patient and an optional virtual cohort."""
@@ -93,15 +95,25 @@ def register(app: typer.Typer) -> None:
             with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} patients"),
                           TimeRemainingColumn(), console=console, transient=True, disable=as_json) as prog:
                 task = prog.add_task("simulating claim experiments", total=cohort + 1)
+                if assumptions < -1:
+                    from ..errors import InputError
+
+                    raise InputError("--assumptions", assumptions, "-1 (skip) or a number of patients >= 0", "e.g. --assumptions 4")
                 results = run_claims(ids or None, cohort=cohort, seed=seed, workers=workers, rtol=rtol,
-                                     progress=lambda done, total: prog.update(task, completed=done, total=total))
+                                     progress=lambda done, total: prog.update(task, completed=done, total=total),
+                                     assumptions=None if assumptions < 0 else assumptions)
         except GutbrainError as exc:
             console.print(f"[bold red]error:[/] {exc}")
             raise typer.Exit(code=2) from None
         elapsed = time.perf_counter() - started
         written = plot_claims(results, plots) if plots is not None else []
         if as_json:
+            from .. import load_model
+            from .report import fingerprint
+
+            checked = [r.assumption.get("patients", 1) - 1 for r in results if r.assumption]
             print(json.dumps({"claims": [r.to_dict() for r in results], "elapsed_s": round(elapsed, 1), "cohort": cohort,
+                              "assumption_patients": max(checked, default=0), "fingerprint": fingerprint(load_model()),
                               "disclaimer": DISCLAIMER}, indent=2, default=float))
             return
         console.print(_table(results))

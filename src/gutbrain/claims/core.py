@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -26,9 +26,24 @@ class ClaimResult:
     numbers: dict = field(default_factory=dict)
     drivers: list = field(default_factory=list)  # [(parameter, grade, spearman rho)]
     note: str = ""
+    threshold: str = ""  #: the criterion's threshold and where it comes from
+    measure: str = ""  #: what the effect value measures (unit)
+    effect_value: float | None = None  #: cohort mean of the per-patient effect (reference value without a cohort)
+    effect_ci: tuple[float, float] | None = None  #: 95 % percentile-bootstrap CI of that mean over patients
+    human: dict | None = None  #: the human value beside the model's (evidence.py), or None
+    human_reason: str = ""  #: why there is no human comparison
+    assumption: dict | None = None  #: the assumption check (assumptions.py), or None if it was not run
+    couplings: list = field(default_factory=list)  #: [(parameter, grade)] that carry the claim's effect
 
     def to_dict(self) -> dict:
         d = asdict(self)
+        d["effect"] = {"text": self.effect, "value": self.effect_value,
+                       "ci": None if self.effect_ci is None else list(self.effect_ci), "measure": self.measure}
+        for k in ("effect_value", "effect_ci", "measure"):
+            d.pop(k)
+        if self.human is None:
+            d["human"] = None
+        d["human_reason"] = self.human_reason if self.human is None else ""
         d["disclaimer"] = DISCLAIMER
         return d
 
@@ -42,7 +57,7 @@ class Outcome:
     effect_text: str
     numbers: dict
     applicable: np.ndarray | None = None  # patients for whom the claim's premise applies (e.g. locked-in)
-    cohort_rule: str = "majority"  # "majority": holds if >= 50 % hold; "some": holds if any; "many-not-all": 50 % <= f < 100 %
+    cohort_rule: str = "majority"  # see _verdict: "majority", "at-least:<f>", "between:<lo>:<hi>"
     note: str = ""
 
 
@@ -53,17 +68,34 @@ class Claim:
     criterion: str
     experiments: tuple[str, ...]
     fn: Callable
+    threshold: str = ""  #: the threshold and its source (docs/calibration.md, "Claims")
+    couplings: tuple[str, ...] = ()  #: parameters that carry the effect (re-run at their bounds by the assumption check)
+    measure: str = ""  #: what Outcome.effect measures, with its unit
 
 
 CLAIMS: dict[str, Claim] = {}
 
 
-def claim(cid: str, text: str, criterion: str, experiments: Sequence[str]):
+def claim(cid: str, text: str, criterion: str, experiments: Sequence[str], *, threshold: str = "",
+          couplings: Sequence[str] = (), measure: str = ""):
     def deco(fn):
-        CLAIMS[cid] = Claim(cid, text, criterion, tuple(experiments), fn)
+        CLAIMS[cid] = Claim(cid, text, criterion, tuple(experiments), fn, threshold, tuple(couplings), measure)
         return fn
 
     return deco
+
+
+def effect_summary(effect: np.ndarray, mask: np.ndarray, *, seed: int = 0, n_boot: int = 2000) -> tuple[float | None, tuple[float, float] | None]:
+    """Mean of the per-patient ``effect`` over ``mask`` with a 95 % percentile-bootstrap CI (None without patients)."""
+    x = np.asarray(effect, float)[np.asarray(mask, bool)]
+    x = x[np.isfinite(x)]
+    if not len(x):
+        return None, None
+    if len(x) == 1:
+        return float(x[0]), None
+    rng = np.random.default_rng(seed)
+    boot = x[rng.integers(0, len(x), (n_boot, len(x)))].mean(axis=1)
+    return float(x.mean()), (float(np.quantile(boot, 0.025)), float(np.quantile(boot, 0.975)))
 
 
 def _drivers(values: np.ndarray, names: list[str], model: Model, effect: np.ndarray, mask: np.ndarray) -> list:
@@ -86,16 +118,33 @@ def _drivers(values: np.ndarray, names: list[str], model: Model, effect: np.ndar
     return out[:3]
 
 
+def _nanmedian(x) -> float | None:
+    x = np.asarray(x, float)
+    x = x[np.isfinite(x)]
+    return float(np.median(x)) if len(x) else None
+
+
 def _verdict(ref_holds: bool | None, frac: float | None, rule: str) -> str:
+    """The verdict from the reference patient's result and the cohort fraction under ``rule``:
+
+    * ``"majority"``: holds if >= 50 % of the cohort hold and the reference patient does not fail; partly if either
+      half of that, or >= 20 % hold; else does not hold;
+    * ``"at-least:f"``: holds if a fraction >= f holds (claims about "some patients"); partly if some but fewer do;
+    * ``"between:a:b"``: holds if a <= fraction <= b ("many but not all"); partly if some but outside the range.
+
+    Without a cohort the reference patient decides.
+    """
     if frac is None:
         return "holds" if ref_holds else "does not hold"
-    if rule == "some":
-        ok = frac > 0
-        return "holds" if ok else "does not hold"
-    if rule == "many-not-all":
-        if 0.5 <= frac < 1.0:
-            return "holds"
-        return "partly" if 0 < frac < 1.0 else "does not hold"
+    kind, *args = rule.split(":")
+    if kind == "at-least":
+        f = float(args[0])
+        return "holds" if frac >= f else "partly" if frac > 0 else "does not hold"
+    if kind == "between":
+        lo, hi = float(args[0]), float(args[1])
+        return "holds" if lo <= frac <= hi else "partly" if 0 < frac < 1 else "does not hold"
+    if kind != "majority":
+        raise ValueError(f"unknown cohort rule {rule!r}")
     if frac >= 0.5 and ref_holds is not False:
         return "holds"
     if frac >= 0.5 or ref_holds or frac >= 0.2:
@@ -123,14 +172,22 @@ CLAIMS_RTOL = 1e-3
 
 
 def run_claims(ids: Sequence[str] | None = None, *, cohort: int = 0, seed: int = 0, model: Model | None = None, workers: int = 2,
-               progress: Callable[[int, int], None] | None = None, rtol: float = CLAIMS_RTOL) -> list[ClaimResult]:
+               progress: Callable[[int, int], None] | None = None, rtol: float = CLAIMS_RTOL,
+               fixed: Mapping[str, float] | None = None, assumptions: int | None = None,
+               cohort_values: tuple[np.ndarray, list[str]] | None = None) -> list[ClaimResult]:
     """Run claims ``ids`` (default all) on the reference patient and a cohort of ``cohort`` virtual patients.
 
-    ``rtol`` is the solvers' relative tolerance (absolute: ``rtol / 100`` x each state's scale).
+    ``rtol`` is the solvers' relative tolerance (absolute: ``rtol / 100`` x each state's scale). ``fixed`` sets
+    parameters to the same value in every patient (the reference patient and the cohort). ``assumptions``: run the
+    assumption check (:mod:`gutbrain.claims.assumptions`) on the reference patient plus that many virtual patients
+    (None: not run); those patients are taken from this run's cohort, one for each claim whose premise applies to
+    it (so that the claims about locked-in patients are checked on locked-in patients). ``cohort_values``
+    ``(rows, names)``: use these virtual patients instead of drawing ``cohort`` of them.
     """
     from .. import load_model
     from ..cohort import sample_matrix
     from . import definitions  # noqa: F401  (registers C1-C17)
+    from .evidence import compare
     from .experiments import run as run_experiments
 
     ids = list(ids or CLAIMS)
@@ -144,8 +201,18 @@ def run_claims(ids: Sequence[str] | None = None, *, cohort: int = 0, seed: int =
     if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 256:
         raise InputError("workers", workers, "a whole number of processes in [1, 256]", "e.g. workers=2")
     model = model or load_model()
-    if cohort:
+    fixed = dict(fixed or {})
+    if fixed:
+        model = model.with_params(fixed)
+    if cohort_values is not None:
+        values, names = np.array(cohort_values[0], float), list(cohort_values[1])
+        cohort = len(values)
+    elif cohort:
         values, names = sample_matrix(model, cohort, seed=seed)
+    if cohort:
+        for k, v in fixed.items():  # the same value in every virtual patient
+            if k in names:
+                values[:, names.index(k)] = v
         patients = [model] + [model.with_params(dict(zip(names, row, strict=True))) for row in values]
         values = np.vstack([model.param_vector[None, :], values])
     else:
@@ -156,6 +223,7 @@ def run_claims(ids: Sequence[str] | None = None, *, cohort: int = 0, seed: int =
                            screen=("healthy", plausibility) if cohort else None)
     plausible = plausibility(data["healthy"])
     results = []
+    first_applicable: list[int] = []
     for cid in ids:
         c = CLAIMS[cid]
         out: Outcome = c.fn(data)
@@ -168,17 +236,32 @@ def run_claims(ids: Sequence[str] | None = None, *, cohort: int = 0, seed: int =
         cohort_mask = applicable.copy()
         cohort_mask[0] = False
         n_app = int(cohort_mask.sum())
+        if n_app:
+            first_applicable.append(int(np.flatnonzero(cohort_mask)[0]))
         frac = float(out.holds[cohort_mask].mean()) if n_app else None
         drivers = _drivers(values, names, model, np.asarray(out.effect, float), cohort_mask)
         numbers = dict(out.numbers)
         numbers.update({"reference_effect": float(out.effect[0]) if np.isfinite(out.effect[0]) else None,
-                        "cohort_effect_median": float(np.nanmedian(out.effect[cohort_mask])) if n_app else None,
+                        "cohort_effect_median": _nanmedian(out.effect[cohort_mask]) if n_app else None,
                         "patients_applicable": n_app, "patients_implausible": int((~plausible[1:]).sum()),
                         "patients_failed": int(sum((data[n]["status"].values == "failed").sum() for n in c.experiments))})
         note = out.note
         if not applicable[0]:
             note = (note + " " if note else "") + "The claim's premise does not apply to the reference patient."
         verdict = _verdict(ref_holds, frac, out.cohort_rule) if (ref_holds is not None or frac is not None) else "does not hold"
+        summary_mask = cohort_mask if n_app else applicable & (np.arange(len(applicable)) == 0)
+        value, ci = effect_summary(np.asarray(out.effect, float), summary_mask, seed=seed)
+        human, reason = compare(cid, data, cohort_mask if n_app else summary_mask, seed=seed)
         results.append(ClaimResult(cid, c.text, c.criterion, verdict, out.effect_text, ref_holds, frac, n_app, numbers,
-                                   [list(d) for d in drivers], note))
+                                   [list(d) for d in drivers], note, threshold=c.threshold, measure=c.measure,
+                                   effect_value=value, effect_ci=ci, human=human, human_reason=reason,
+                                   couplings=[[p, model.parameters[p].grade] for p in c.couplings]))
+    if assumptions is not None:
+        from .assumptions import check_assumptions
+
+        picked = list(dict.fromkeys(first_applicable))[:assumptions] if cohort else []
+        small = (values[picked], names) if picked else None
+        checks = check_assumptions(results, model=model, cohort_values=small, seed=seed, workers=workers, rtol=rtol)
+        for r in results:
+            r.assumption = checks.get(r.id)
     return results

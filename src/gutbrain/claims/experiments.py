@@ -76,17 +76,24 @@ EXPERIMENTS: dict[str, tuple[Callable[[], Scenario], float]] = {
     "endotoxin": (lambda: get("endotoxin-bolus-2ngkg"), 2.0),
 }
 
-#: stressors of increasing duration for the hysteresis plot (C8): stress 0.8 from day 7 for D days, then 60 days
+#: stressors of increasing duration for the persistence plot (C8): stress 0.8 from day 7 for D days, then 60 days
+#: without it; the 8-week stressor (C8's experiment) is followed for six months
 STRESS_DURATIONS = (14, 28, 56, 84)
+PERSISTENCE_STRESSOR = 56  #: days of C8's stressor
+PERSISTENCE_FOLLOW_UP = 183  #: days followed after it ends (six months)
+
+
+def _follow_up(d: int) -> int:
+    return PERSISTENCE_FOLLOW_UP if d == PERSISTENCE_STRESSOR else 60
 
 
 def _stress_of(d: int) -> Callable[[], Scenario]:
     """The scenario factory of the ``d``-day stressor (a closure per duration)."""
-    return lambda: Scenario(name=f"stress-{d}-days", episodes=stressor(7, d, 0.8), days=7 + d + 60, meals=MEALS)
+    return lambda: Scenario(name=f"stress-{d}-days", episodes=stressor(7, d, 0.8), days=7 + d + _follow_up(d), meals=MEALS)
 
 
 for _d in STRESS_DURATIONS:
-    EXPERIMENTS[f"stress_{_d}d"] = (_stress_of(_d), 7.0 + _d + 60.0)
+    EXPERIMENTS[f"stress_{_d}d"] = (_stress_of(_d), 7.0 + _d + _follow_up(_d))
 
 #: branch -> (parent, day): identical inputs up to ``day``, so the branch starts from the parent's state there
 BRANCHES: dict[str, tuple[str, float]] = {

@@ -21,6 +21,10 @@ from __future__ import annotations
 
 from .core import Quantity, State
 
+#: GI-symptom score (0-10, 7-day recall) from which symptoms count as "bothersome": the cut-off with which
+#: calibration target T33 (share of the severely depressed without bothersome GI symptoms) is computed
+GI_BOTHERSOME = 6.7
+
 NAME = "scores"
 TITLE = "Questionnaire recall windows"
 

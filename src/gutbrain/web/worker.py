@@ -210,11 +210,20 @@ def run_claims_chunk(ids: Sequence[str] | None, cohort: int, progress: Callable[
         kwargs["workers"] = 1  # the web server's pool already runs work in parallel
     if progress is not None and "progress" in accepted:
         kwargs["progress"] = progress
+    if "assumptions" in accepted:
+        kwargs["assumptions"] = 0  # the assumption check on the reference patient alone (a web job stays short)
     try:
         results = claims.run_claims(ids=list(ids) if ids is not None else None, **kwargs)
     except GutbrainError as exc:
         return _error(exc)
-    return {"results": [_plain(r.to_dict() if hasattr(r, "to_dict") else r) for r in results]}
+    out: dict[str, Any] = {"results": [_plain(r.to_dict() if hasattr(r, "to_dict") else r) for r in results]}
+    try:
+        from gutbrain.claims.report import COLUMNS, rows
+
+        out["table"] = {"columns": list(COLUMNS), "rows": rows(out["results"])}
+    except ImportError:  # an installation without the table module
+        pass
+    return out
 
 
 def _plain(x):

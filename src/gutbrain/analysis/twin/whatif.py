@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -36,6 +36,34 @@ def _arm_scenario(diary: Diary, arm: Mapping[str, float], weeks: float) -> Scena
         if arm.get(ch):
             eps.append(Episode(ch, float(arm[ch]), float(diary.n_days), days, label=ch))
     return diary_scenario(diary, extra_days=days, after=after, extra_episodes=eps)
+
+
+#: population couplings that carry each lever's effect: their prior uncertainty enters the what-if intervals
+#: (the same couplings the claims' assumption check varies for C9, C12, C14 and C16)
+LEVER_COUPLINGS: dict[str, tuple[str, ...]] = {
+    "fibre_extra_g": ("a_tj_butyrate", "v_butyrate", "k_pat_butyrate", "a_sgut_scfa"),
+    "probiotic": ("g_gaba_pro", "v_probiotic", "a_tj_probiotic", "k_pat_probiotic"),
+    "therapy": ("therapy_effect",),
+}
+
+
+def carrying_couplings(model: Model, arm: Mapping[str, float]) -> list[tuple[str, str]]:
+    """``[(parameter, grade)]`` of the population couplings an arm's effect rests on (those with a prior that varies)."""
+    seen: dict[str, str] = {}
+    for lever in arm:
+        for p in LEVER_COUPLINGS.get(lever, ()):
+            if p in model.parameters and model.parameters[p].prior_kind != "fixed":
+                seen[p] = model.parameters[p].grade
+    return list(seen.items())
+
+
+def population_draws(model: Model, names: Sequence[str], n: int, seed: int) -> list[dict[str, float]]:
+    """``n`` draws of the couplings ``names`` from their priors (independent of the twin's personal draws)."""
+    rng = np.random.default_rng(seed + 7919)
+    dists = {p: model.parameters[p].prior_distribution() for p in names}
+    u = rng.random((n, len(names)))
+    return [{p: float(np.clip(dists[p].ppf(u[k, j]), model.parameters[p].lower, model.parameters[p].upper))
+             for j, p in enumerate(names)} for k in range(n)]
 
 
 _BASE: dict[str, Model] = {}
@@ -91,12 +119,21 @@ class WhatIf:
     outcomes: dict  # arm -> {"phq9": (median, lo, hi), "gad7": ..., "d_phq9": ..., "d_gad7": ...}
     attribution: dict  # arm -> {"depression": {pathway: (median, lo, hi)}, "anxiety": {...}}
     runtime_s: float
+    carried_by: dict = field(default_factory=dict)  # arm -> [(parameter, grade)] whose prior uncertainty the intervals include
+    population_uncertainty: bool = True
     disclaimer: str = DISCLAIMER
 
 
 def what_if(twin: TwinFit, diary: Diary, *, weeks: float = 8.0, draws: int = 16, seed: int = 0, workers: int | None = None,
-            arms: Mapping[str, Mapping[str, float]] = ARMS, model: Model | None = None) -> WhatIf:
-    """Predict each arm over ``weeks`` after the diary for ``draws`` posterior draws (90 % credible intervals)."""
+            arms: Mapping[str, Mapping[str, float]] = ARMS, model: Model | None = None,
+            population_uncertainty: bool = True) -> WhatIf:
+    """Predict each arm over ``weeks`` after the diary for ``draws`` draws (90 % intervals).
+
+    Each draw takes the four personal parameters from the twin's posterior and, with ``population_uncertainty``
+    (default), the population couplings that carry the arms' effects (:data:`LEVER_COUPLINGS`) from their priors,
+    the same draw for every arm (so that differences between arms are paired). The intervals then include what
+    is not known about how fibre, probiotics or therapy act, not only what is not known about the person.
+    """
     from ... import load_model
 
     model = model or load_model()
@@ -106,7 +143,10 @@ def what_if(twin: TwinFit, diary: Diary, *, weeks: float = 8.0, draws: int = 16,
     days = diary.n_days + 7.0 * weeks
     names = list(arms)
     scen = {a: _arm_scenario(diary, arms[a], weeks) for a in names}
-    jobs = [(twin.overrides(v), scen[a], days, diary.n_days) for v in vals for a in names]
+    carried = {a: carrying_couplings(model, arms[a]) for a in names}
+    shared = sorted({p for a in names for p, _ in carried[a]})
+    pop = population_draws(model, shared, len(vals), seed) if population_uncertainty and shared else [{} for _ in vals]
+    jobs = [({**twin.overrides(v), **pop[k]}, scen[a], days, diary.n_days) for k, v in enumerate(vals) for a in names]
     res = _run_jobs(jobs, workers)
     out: dict = {}
     attr: dict = {}
@@ -123,4 +163,5 @@ def what_if(twin: TwinFit, diary: Diary, *, weeks: float = 8.0, draws: int = 16,
                   "d_gad7": ci([x["end_gad7"] - y["end_gad7"] for x, y in zip(r, u, strict=True)]),
                   "phq9_at_diary_end": ci([x["start_phq9"] for x in r])}
         attr[a] = pathway_attribution(model, [_end(x) for x in r], [_end(y) for y in u], ci)
-    return WhatIf(names, weeks, len(vals), out, attr, time.perf_counter() - t0)
+    return WhatIf(names, weeks, len(vals), out, attr, time.perf_counter() - t0, carried_by=carried,
+                  population_uncertainty=bool(population_uncertainty and shared))

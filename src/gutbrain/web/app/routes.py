@@ -301,7 +301,7 @@ def create_app(*, limits: Limits | None = None, workers: int | None = None,
                 job.error = {"error": res["error"], "fix": res["fix"]}
                 return
             job.done = job.total = max(job.total, 1)
-            job.result = {"claims": res["results"]}
+            job.result = {"claims": res["results"], **({"table": res["table"]} if "table" in res else {})}
 
         job = svc.submit_job("claims", req.model_dump(), target)
         return JSONResponse(job.public(), status_code=202, headers={"Location": f"/api/jobs/{job.id}"})

@@ -546,14 +546,22 @@ async function runClaims() {
     }
     if (job.status !== "done") throw new Error(job.message);
     const res = await api(`/api/jobs/${job.id}/result`);
-    renderClaims(res.claims);
+    renderClaims(res.claims, res.table);
     $("#claims-status").textContent = `Checked ${res.claims.length} claims.`;
   } catch (e) { $("#claims-status").textContent = "Claims failed: " + e.message + (e.fix ? " — " + e.fix : ""); }
   finally { btn.disabled = false; }
 }
 
-function renderClaims(rows) {
+/* The claims table: the same columns as the CLI and the docs page (gutbrain.claims.report), where the server sends them. */
+function renderClaims(rows, shared) {
   const table = $("#claims-table"); table.hidden = false;
+  if (shared) {
+    const verdictClass = { "holds": "pass", "does not hold": "fail", "partly": "" };
+    table.querySelector("thead").innerHTML = "<tr>" + shared.columns.map((k) => `<th scope="col">${escapeHtml(k)}</th>`).join("") + "</tr>";
+    table.querySelector("tbody").innerHTML = shared.rows.map((r) => "<tr>" + shared.columns.map((k) =>
+      `<td class="${k === "verdict" ? verdictClass[r[k]] || "" : ""}">${escapeHtml(r[k] ?? "")}</td>`).join("") + "</tr>").join("");
+    return;
+  }
   const scalar = (v) => v === null || ["string", "number", "boolean"].includes(typeof v);
   const keys = [];
   for (const r of rows) for (const [k, v] of Object.entries(r)) if (scalar(v) && !keys.includes(k)) keys.push(k);
