@@ -35,7 +35,7 @@ def summary_table(ds, scenario=None) -> Table:
     """Mean of the main read-outs in each phase of the run (before, during and after each episode), min and peak."""
     from .plotting import phases
 
-    table = Table(title=f"{ds.attrs.get('scenario')}: {float(ds.time[-1] - ds.time[0]):g} days ({ds.attrs.get('backend')}); "
+    table = Table(title=f"{ds.attrs.get('scenario')}: {float(ds.time[-1] - ds.time[0]):g} days ({ds.attrs.get('solver')}); "
                         "phase means")
     t = ds["time"].values
     cuts = phases(ds, scenario)

@@ -97,7 +97,7 @@ def plot(ds: xr.Dataset, path: str | Path, scenario=None) -> Path:
         raise InputError("plot path", str(path), "a file ending in .png or .html", "e.g. --plot out.png")
     if "patient" in ds.dims:
         raise InputError("dataset", "a cohort", "one patient's result", "select one with ds.isel(patient=0)")
-    title = f"gutbrain: {ds.attrs.get('scenario', '')} ({ds.attrs.get('backend', '')}) - daily mean, within-day range shaded"
+    title = f"gutbrain: {ds.attrs.get('scenario', '')} ({ds.attrs.get('solver', '')}) - daily mean, within-day range shaded"
     eps = _episodes(scenario)
     panels = [p for p in PANELS if p[0] in ds]
     if path.suffix == ".png":

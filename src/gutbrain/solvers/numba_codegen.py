@@ -189,6 +189,17 @@ def compile_finished(digest: str) -> None:
         _say(f"compiled in {time.perf_counter() - started:.0f} s (cached in {cache_dir()}; later runs and processes reuse it)")
 
 
+def announce(s: Structure) -> None:
+    """Say (once per process) that ``s`` is being compiled, unless this machine's cache already holds its code."""
+    if s.digest in _COMPILING or (cache_dir() / f"compiled_{s.digest}.ok").exists():
+        return
+    import time
+
+    _say(f"compiling the model ({len(s.states)} states, structure {s.digest}) and its BDF solver for this machine; "
+         "one time, about a minute ...")
+    _COMPILING[s.digest] = time.perf_counter()
+
+
 def compiled(s: Structure):
     """Return numba-compiled ``(rhs, jac, rhs_odeint, jac_odeint)`` (compiled once, cached on disk).
 
@@ -199,12 +210,7 @@ def compiled(s: Structure):
     if s.digest in _LOADED:
         return _LOADED[s.digest]
     path = cache_dir() / f"gutbrain_rhs2_{s.digest}.py"
-    if not (path.parent / f"compiled_{s.digest}.ok").exists():
-        import time
-
-        _say(f"compiling the model ({len(s.states)} states, structure {s.digest}) and its BDF solver for this machine; "
-             "one time, about a minute ...")
-        _COMPILING[s.digest] = time.perf_counter()
+    announce(s)
     if not path.exists():
         tmp = path.with_suffix(".tmp")
         tmp.write_text(source(s))

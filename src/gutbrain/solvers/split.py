@@ -236,6 +236,7 @@ def driver(structure: Structure):
     part = partition(structure)
     if part is None:
         raise ValueError("the model has no upstream block to split off")
+    numba_codegen.announce(structure)
     # named by the structure and by this file's and the code printer's source: edits never reuse stale machine code
     stamp = numba_bdf._source_hash(_split_source(), Path(numba_codegen.__file__).read_text())
     path = cache_dir() / f"gutbrain_split_{structure.digest}_{stamp}.py"
