@@ -310,3 +310,12 @@ def test_the_docs_page_is_the_rendering_of_the_committed_json_of_this_model():
         "the claims code or the model changed: regenerate with "
         "`gutbrain claims --cohort 1000 --json > docs/claims.json` and `python -m gutbrain.claims.report`")
     assert len(payload["claims"]) == 17 and payload["cohort"] >= 1000
+
+
+def test_claims_table_prints_the_cells_as_text():
+    """A measure in brackets ("[... SD units ...]") is shown, not swallowed as console markup."""
+    res = CliRunner().invoke(app, ["claims", "C12", "--workers", "1", "--assumptions", "-1"], env={"COLUMNS": "240"})
+    assert res.exit_code == 0, res.output
+    assert "SD units" in res.output and "not checked" in res.output
+    res = CliRunner().invoke(app, ["claims", "C12", "--assumptions", "-2"])
+    assert res.exit_code == 2 and "--assumptions" in res.output

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -26,8 +27,8 @@ def _table(results) -> Table:
     for col in COLUMNS:
         t.add_column(col, overflow="fold")
     colours = {"holds": "green", "partly": "yellow", "does not hold": "red"}
-    for r in rows(results):
-        t.add_row(*[f"[{colours[r[c]]}]{r[c]}[/]" if c == "verdict" else r[c] for c in COLUMNS])
+    for r in rows(results):  # the cells are plain text: escape what rich would read as markup, e.g. "[SD units]"
+        t.add_row(*[f"[{colours[r[c]]}]{r[c]}[/]" if c == "verdict" else escape(r[c]) for c in COLUMNS])
     return t
 
 
