@@ -244,4 +244,6 @@ def resolve(backend: str | None, method: str | None, solver: str | Solver | None
         return SOLVERS["diffrax-kvaerno5"]
     if backend == "roadrunner":
         return SOLVERS["roadrunner-cvode"]
-    raise InputError("backend", backend, "scipy, jax or roadrunner", suggest(str(backend), ("scipy", "jax", "roadrunner")))
+    from . import BACKENDS
+
+    raise InputError("backend", backend, "one of " + ", ".join(BACKENDS), suggest(str(backend), BACKENDS))
