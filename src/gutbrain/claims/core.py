@@ -93,9 +93,9 @@ def effect_summary(effect: np.ndarray, mask: np.ndarray, *, seed: int = 0, n_boo
         return None, None
     if len(x) == 1:
         return float(x[0]), None
-    rng = np.random.default_rng(seed)
-    boot = x[rng.integers(0, len(x), (n_boot, len(x)))].mean(axis=1)
-    return float(x.mean()), (float(np.quantile(boot, 0.025)), float(np.quantile(boot, 0.975)))
+    from ..calibration.stats import bootstrap_ci
+
+    return float(x.mean()), bootstrap_ci(np.mean, x, n_boot=n_boot, seed=seed)
 
 
 def _drivers(values: np.ndarray, names: list[str], model: Model, effect: np.ndarray, mask: np.ndarray) -> list:

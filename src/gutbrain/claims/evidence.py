@@ -108,15 +108,6 @@ def classify_comparison(model_value: float, model_ci: tuple[float, float] | None
     return "larger" if abs(model_value) > abs(human) else "smaller"
 
 
-def _bootstrap(stat: Callable[[np.ndarray], float], n: int, seed: int, n_boot: int = 2000) -> tuple[float, float] | None:
-    if n < 2:
-        return None
-    rng = np.random.default_rng(seed)
-    vals = np.array([stat(rng.integers(0, n, n)) for _ in range(n_boot)])
-    vals = vals[np.isfinite(vals)]
-    return (float(np.quantile(vals, 0.025)), float(np.quantile(vals, 0.975))) if len(vals) else None
-
-
 def compare(cid: str, data, mask: np.ndarray, *, seed: int = 0) -> tuple[dict | None, str]:
     """The human comparison of claim ``cid`` on the patients in ``mask`` (``(None, reason)`` where there is none)."""
     ref = HUMAN.get(cid)
@@ -127,33 +118,35 @@ def compare(cid: str, data, mask: np.ndarray, *, seed: int = 0) -> tuple[dict | 
         out = ref.model(data, mask)
     except KeyError as exc:  # an experiment the claim's run did not include
         return None, f"the comparison needs experiment {exc} (run the claim itself)"
+    from ..calibration.stats import bootstrap_ci
+
+    stat: Callable[..., float]
     if ref.statistic == "d":
         arm, control = (np.asarray(a, float) for a in out)
         ok = np.isfinite(arm) & np.isfinite(control)
-        arm, control = arm[ok], control[ok]
-        n = len(arm)
-        if n < ref.min_patients:
-            return None, f"needs at least {ref.min_patients} virtual patients (run with --cohort); had {n}"
+        samples: tuple[np.ndarray, ...] = (arm[ok], control[ok])
+        short = f"needs at least {ref.min_patients} virtual patients (run with --cohort)"
 
-        def stat(idx):
-            sd = np.std(control[idx], ddof=1)
-            return float(np.mean(arm[idx] - control[idx]) / sd) if sd > 0 else np.nan
-
-        value = stat(np.arange(n))
+        def stat(a, c):  # Cohen's d against the control arm's SD
+            sd = np.std(c, ddof=1)
+            return float(np.mean(a - c) / sd) if sd > 0 else np.nan
     else:
         x = np.asarray(out, float)
-        x = x[np.isfinite(x)]
-        n = len(x)
-        if n < ref.min_patients:
-            return None, f"needs at least {ref.min_patients} virtual patients meeting its premise; had {n}"
+        samples = (x[np.isfinite(x)],)
+        short = f"needs at least {ref.min_patients} virtual patients meeting its premise"
 
-        def stat(idx):
-            return float(np.mean(x[idx]))
-
-        value = stat(np.arange(n))
+        def stat(a):
+            return float(np.mean(a))
+    n = len(samples[0])
+    if n < ref.min_patients:
+        return None, f"{short}; had {n}"
+    value = stat(*samples)
     if not np.isfinite(value):
         return None, "the model's statistic is undefined here (no spread between patients)"
-    ci = _bootstrap(stat, n, seed)
+    # one resample of the patients for every sample (paired), as for the effects
+    ci = bootstrap_ci(stat, *samples, paired=True, seed=seed) if n >= 2 else None
+    if ci is not None and not all(np.isfinite(ci)):
+        ci = None
     return {"measure": ref.measure, "model_value": value, "model_ci": None if ci is None else list(ci), "n_patients": n,
             "value": ref.value, "ci": None if ref.ci is None else list(ref.ci), "source": ref.source,
             "calibration_target": ref.target or None, "caveat": ref.caveat,
